@@ -1,0 +1,60 @@
+"""Stage 1 of the pipeline: events.yaml -> :class:`~icalpub.model.EventsData`.
+
+All validation happens here, and all of a file's problems are raised together as one
+:class:`~icalpub.errors.EventsFileError`; later stages trust the model they receive.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import EventsFileError
+from ..model import EventsData, Organiser, Topic
+from .schema import ORGANISER, TOP, TOPIC, build_calendar, build_event, build_named
+from .yamlfile import Reader, read_nodes
+
+BASE_URL_ENV = "ICALPUB_BASE_URL"
+
+
+def load_events(path: str | os.PathLike[str], *, base_url: str | None = None) -> EventsData:
+    """Load and validate an events file.
+
+    ``base_url`` (default: the ``ICALPUB_BASE_URL`` environment variable) replaces
+    ``calendar.base_url``, so one file can be published under another address.
+    """
+    path = Path(path)
+    name = str(path)
+    if base_url is None:
+        base_url = os.environ.get(BASE_URL_ENV) or None
+    root = read_nodes(path, name)
+    reader = Reader(name)
+    if root is None:
+        reader.error(None, "file", "is empty; start from the example in the README "
+                     "(it needs `calendar:` and `events:`)")
+        raise EventsFileError(reader.problems)
+    sections = reader.mapping(root, "") or {}
+    for key, (key_node, _value) in sections.items():
+        if key not in TOP:
+            reader.error(key_node, key, f"unknown top-level key; expected one of: {', '.join(TOP)}")
+
+    def section(key: str):
+        return sections[key][1] if key in sections else None
+
+    calendar = build_calendar(reader, section("calendar"), base_url)
+    organisers = build_named(reader, section("organisers"), "organisers", ORGANISER, Organiser)
+    topics = build_named(reader, section("topics"), "topics", TOPIC, Topic)
+    events = []
+    events_node = section("events")
+    if events_node is None:
+        reader.error(root, "events", "missing the `events:` section (a list of events)")
+    else:
+        seen: dict[str, int] = {}
+        for index, node in enumerate(reader.sequence(events_node, "events") or []):
+            event = build_event(reader, index, node, calendar, organisers, topics, seen)
+            if event is not None:
+                events.append(event)
+    if reader.problems or calendar is None:
+        raise EventsFileError(reader.problems)
+    return EventsData(source=name, calendar=calendar, organisers=organisers or {},
+                      topics=topics or {}, events=tuple(events))

@@ -1,0 +1,357 @@
+"""What events.yaml may contain, declared as data, and the code that turns nodes into the model.
+
+Each section lists its keys with a value parser and whether the key is required (MkDocs'
+``config/defaults.py`` style). The README documents exactly these keys, and a test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from ..model import CalendarInfo, Event, Organiser, Topic
+from . import recurrence as rrules
+from . import values as v
+from .yamlfile import Invalid, Reader, is_null
+
+UTC = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class Field:
+    parse: Callable[[yaml.Node], Any]
+    required: bool = False
+    many: bool = False  # a list of values; a single value is taken as a list of one
+    doc: str = ""
+
+
+CALENDAR = {
+    "name": Field(v.text, required=True, doc="the calendar's name, shown by calendar apps"),
+    "description": Field(v.multiline_text, doc="a sentence or two about the calendar"),
+    "base_url": Field(v.http_url, required=True,
+                      doc="public URL of the site; makes UIDs and links (env ICALPUB_BASE_URL overrides)"),
+    "timezone": Field(v.zone, doc="default IANA zone of events, e.g. Europe/Brussels"),
+    "refresh": Field(v.duration, doc="how often clients should poll feeds (default PT12H)"),
+}
+ORGANISER = {
+    "name": Field(v.text, required=True, doc="the organiser's name"),
+    "email": Field(v.email, doc="contact address; becomes ORGANIZER:mailto:"),
+    "url": Field(v.http_url, doc="web site"),
+}
+TOPIC = {
+    "name": Field(v.text, required=True, doc="the topic's name; becomes a CATEGORIES value"),
+    "description": Field(v.multiline_text, doc="what the topic covers"),
+}
+EVENT = {
+    "id": Field(v.slug, required=True, doc="stable slug; makes the UID — never change it"),
+    "title": Field(v.text, required=True, doc="SUMMARY"),
+    "start": Field(v.when, required=True,
+                   doc="local wall time `2021-01-19 14:00`, or a date for an all-day event"),
+    "end": Field(v.when, doc="local end time, or the last day (inclusive) of an all-day event"),
+    "duration": Field(v.duration, doc="instead of end: `PT2H` or `1h30m`"),
+    "timezone": Field(v.zone, doc="IANA zone of start/end (default: calendar.timezone)"),
+    "location": Field(v.text, doc="where it happens, e.g. `Online (Zoom)`"),
+    "url": Field(v.http_url, doc="the event's page (default: its page on this site)"),
+    "registration_url": Field(v.http_url, doc="where to register"),
+    "description": Field(v.multiline_text, doc="multi-line text"),
+    "agenda": Field(v.text, many=True, doc="list of programme lines"),
+    "organisers": Field(v.slug, many=True, doc="organiser slugs, main organiser first"),
+    "topics": Field(v.slug, many=True, doc="topic slugs"),
+    "contact": Field(v.text, many=True, doc="contact line, or a list of them"),
+    "status": Field(v.choice("confirmed", "tentative", "cancelled"),
+                    doc="confirmed (default), tentative or cancelled"),
+    "recurrence": Field(v.text, doc="an RRULE such as `FREQ=WEEKLY;COUNT=4`"),
+    "exclude": Field(v.when, many=True, doc="occurrences to skip (dates or local times)"),
+    "updated": Field(v.instant, doc="when the event last changed (`2021-01-10 09:00`, "
+                                    "or with Z / an offset); DTSTAMP and LAST-MODIFIED"),
+}
+TOP = ("calendar", "organisers", "topics", "events")
+
+#: Every section's keys, for the README test.
+SCHEMA: dict[str, dict[str, Field]] = {
+    "calendar": CALENDAR, "organisers": ORGANISER, "topics": TOPIC, "events": EVENT,
+}
+
+Values = dict[str, tuple[Any, yaml.Node]]
+
+
+def read_fields(reader: Reader, node: yaml.Node, where: str, fields: dict[str, Field],
+                items: dict[str, tuple[yaml.Node, yaml.Node]] | None = None) -> Values:
+    """Parse a mapping against its declared fields; every problem goes to ``reader``."""
+    if items is None:
+        items = reader.mapping(node, where) or {}
+    found: Values = {}
+    for key, (key_node, value_node) in items.items():
+        path = f"{where}.{key}"
+        field = fields.get(key)
+        if field is None:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            reader.error(key_node, path, f"unknown key; {hint}expected one of: {', '.join(fields)}")
+            continue
+        if is_null(value_node):
+            if field.required:
+                reader.error(value_node, path, "is empty; give it a value")
+            continue
+        if field.many:
+            nodes = [value_node] if isinstance(value_node, yaml.ScalarNode) else reader.sequence(value_node, path)
+            if nodes is None:
+                continue
+            parsed = [reader.parse(n, f"{path}[{i}]", field.parse) for i, n in enumerate(nodes)]
+            if all(p is not None for p in parsed):
+                found[key] = (tuple(parsed), value_node)
+        else:
+            value = reader.parse(value_node, path, field.parse)
+            if value is not None:
+                found[key] = (value, value_node)
+    for key, field in fields.items():
+        if field.required and key not in items:
+            reader.error(node, where, f"missing required key `{key}` ({field.doc})")
+    return found
+
+
+def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: str | None) -> CalendarInfo | None:
+    if node is None:
+        reader.error(None, "calendar", "missing the `calendar:` section (it needs at least "
+                     "`name` and `base_url`)")
+        return None
+    found = read_fields(reader, node, "calendar", CALENDAR)
+    if base_url_override:
+        try:
+            found["base_url"] = (v.http_url(yaml.ScalarNode("tag:yaml.org,2002:str", base_url_override)), node)
+        except Invalid as exc:
+            reader.error(None, "ICALPUB_BASE_URL", exc.message + " (set in the environment)")
+            return None
+    if "name" not in found or "base_url" not in found:
+        return None
+    return CalendarInfo(
+        name=found["name"][0],
+        base_url=found["base_url"][0].rstrip("/"),
+        description=_get(found, "description", ""),
+        timezone=_get(found, "timezone", None),
+        refresh=_get(found, "refresh", timedelta(hours=12)),
+    )
+
+
+def build_named(reader: Reader, node: yaml.Node | None, section: str, fields: dict[str, Field],
+                make: Callable[..., Any]) -> dict[str, Any] | None:
+    """``organisers:`` / ``topics:``: a mapping of slug -> fields. None if the section is not a
+    mapping at all, so that events are not flooded with "unknown organiser" errors."""
+    if node is None or is_null(node):
+        return {}
+    items = reader.mapping(node, section)
+    if items is None:
+        return None
+    result: dict[str, Any] = {}
+    for key, (key_node, value_node) in items.items():
+        where = f"{section}.{key}"
+        found = read_fields(reader, value_node, where, fields)
+        if reader.parse(key_node, where, v.slug) is not None and "name" in found:
+            result[key] = make(slug=key, **{k: val for k, (val, _n) in found.items()})
+    return result
+
+
+def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarInfo | None,
+                organisers: dict[str, Organiser] | None, topics: dict[str, Topic] | None,
+                seen_ids: dict[str, int]) -> Event | None:
+    """One item of ``events:``, with every cross-field rule checked."""
+    items = reader.mapping(node, f"events[{index}]")
+    if items is None:
+        return None
+    where = f"events[{index}]"
+    if "id" in items and not is_null(items["id"][1]):
+        event_id = reader.parse(items["id"][1], f"{where}.id", v.slug)
+        if event_id is not None:
+            if event_id in seen_ids:
+                reader.error(items["id"][1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
+                             "already uses it); ids must be unique: rename one")
+            else:
+                seen_ids[event_id] = index
+            where = event_id
+        items = {k: val for k, val in items.items() if k != "id"}
+    else:
+        event_id = None
+    fields = {k: f for k, f in EVENT.items() if k != "id"}
+    before = len(reader.problems)
+    found = read_fields(reader, node, where, fields, items)
+    if event_id is None and "id" not in items:
+        reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
+    _check_references(reader, found, where, "organisers", organisers)
+    _check_references(reader, found, where, "topics", topics)
+
+    zone = _get(found, "timezone", None) or (calendar.timezone if calendar else None)
+    if "start" in found and zone is None and calendar is not None:
+        reader.error(found["start"][1], f"{where}.start", "no time zone: add `timezone:` to the "
+                     "event or a default `timezone:` to the calendar section")
+    if event_id is None or "start" not in found or "title" not in found or zone is None \
+            or len(reader.problems) > before:
+        return None
+    try:
+        times = _resolve_times(found, zone, where)
+    except _Located as exc:
+        reader.error(exc.node, exc.where, exc.message)
+        return None
+    start, end, rule_text, exclude, span_end = times
+    updated = found.get("updated")
+    return Event(
+        id=event_id, title=found["title"][0], start=start, end=end, timezone=zone,
+        line=node.start_mark.line + 1,
+        location=_get(found, "location", ""),
+        url=_get(found, "url", None),
+        registration_url=_get(found, "registration_url", None),
+        description=_get(found, "description", ""),
+        agenda=_get(found, "agenda", ()),
+        organisers=_get(found, "organisers", ()),
+        topics=_get(found, "topics", ()),
+        contacts=_get(found, "contact", ()),
+        status=_get(found, "status", "confirmed"),
+        recurrence=rule_text, exclude=exclude, span_end=span_end,
+        updated=_as_utc(updated[0], zone) if updated else None,
+    )
+
+
+class _Located(Exception):
+    def __init__(self, node: yaml.Node, where: str, message: str):
+        super().__init__(message)
+        self.node, self.where, self.message = node, where, message
+
+
+def _resolve_times(found: Values, zone: str, where: str):
+    """start/end/duration/recurrence/exclude -> aware times in ``zone`` (or dates)."""
+    start_raw, start_node = found["start"]
+    all_day = not isinstance(start_raw, datetime)
+    end_raw, end_node = found.get("end", (None, None))
+    duration, duration_node = found.get("duration", (None, None))
+    if end_raw is not None and duration is not None:
+        raise _Located(duration_node, f"{where}.duration", "give either `end` or `duration`, not both")
+    if end_raw is not None and isinstance(end_raw, datetime) == all_day:
+        kind = "a date" if all_day else "a date and time"
+        raise _Located(end_node, f"{where}.end", f"must be {kind} like `start`; write both as "
+                       "dates (all-day) or both with times")
+
+    if all_day:
+        start: date | datetime = start_raw
+        if duration is not None:
+            if duration % timedelta(days=1):
+                raise _Located(duration_node, f"{where}.duration", "an all-day event lasts whole "
+                               "days: write P1D, P2D …, or give `start` a time")
+            end: date | datetime = start_raw + duration
+        elif end_raw is not None:
+            if end_raw < start_raw:
+                raise _Located(end_node, f"{where}.end", f"{end_raw} is before the start "
+                               f"({start_raw}); `end` is the last day, inclusive")
+            end = end_raw + timedelta(days=1)  # RFC 5545 DTEND is exclusive
+        else:
+            end = start_raw + timedelta(days=1)
+    else:
+        start = _resolve_local(start_raw, zone, start_node, f"{where}.start")
+        if duration is not None:
+            end = (start.astimezone(UTC) + duration).astimezone(start.tzinfo)
+        elif end_raw is not None:
+            end = _resolve_local(end_raw, zone, end_node, f"{where}.end")
+            if end <= start:
+                raise _Located(end_node, f"{where}.end", f"{end_raw:%Y-%m-%d %H:%M} is not after "
+                               f"the start ({start_raw:%Y-%m-%d %H:%M}); fix `end` or use `duration`")
+        else:
+            raise _Located(start_node, where, "missing `end` or `duration`; add one, e.g. "
+                           "`duration: PT1H`")
+        if end - start > v.MAX_DURATION:
+            raise _Located(end_node or duration_node, f"{where}.end", "the event lasts more than a "
+                           "year; check the dates (use `recurrence` for a series)")
+
+    last_day = end - timedelta(days=1) if all_day else (end - timedelta(microseconds=1)).date()
+    start_day = start if all_day else start.date()
+    rule_text, exclude, span_end = None, (), last_day
+    if "recurrence" in found:
+        raw_rule, rule_node = found["recurrence"]
+        try:
+            rule_text, rule = rrules.parse_rule(raw_rule, start_raw, zone)
+        except Invalid as exc:
+            raise _Located(rule_node, f"{where}.recurrence", exc.message) from None
+        last = rrules.last_occurrence(rule)
+        span_end = None if last is None else last.date() + (last_day - start_day)
+        exclude = _resolve_exclude(found.get("exclude"), rule, start_raw, zone, where)
+    elif "exclude" in found:
+        raise _Located(found["exclude"][1], f"{where}.exclude", "`exclude` skips occurrences of a "
+                       "`recurrence`, and this event has none; remove it or add a recurrence")
+    return start, end, rule_text, exclude, span_end
+
+
+def _resolve_exclude(entry, rule, start_raw, zone, where):
+    if entry is None:
+        return ()
+    values, node = entry
+    nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    result = []
+    for i, (value, value_node) in enumerate(zip(values, nodes)):
+        path = f"{where}.exclude[{i}]"
+        if isinstance(start_raw, datetime):
+            if not isinstance(value, datetime):
+                value = datetime.combine(value, start_raw.time())
+        elif isinstance(value, datetime):
+            raise _Located(value_node, path, "the event is all-day: exclude dates, not times")
+        else:
+            value = datetime.combine(value, time())
+        try:
+            rrules.check_excluded(rule, value)
+        except Invalid as exc:
+            raise _Located(value_node, path, exc.message) from None
+        result.append(_resolve_local(value, zone, value_node, path)
+                      if isinstance(start_raw, datetime) else value.date())
+    return tuple(result)
+
+
+def _resolve_local(naive: datetime, zone: str, node: yaml.Node, where: str) -> datetime:
+    """Attach ``zone``; a wall time that the zone skips or repeats is an error, never a guess."""
+    tz = ZoneInfo(zone)
+    first, second = naive.replace(tzinfo=tz, fold=0), naive.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() != second.utcoffset():
+        a = f"{_offset(first)} ({first.tzname()})"
+        b = f"{_offset(second)} ({second.tzname()})"
+        if first.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+            raise _Located(node, where, f"{naive:%Y-%m-%d %H:%M} does not exist in {zone}: the "
+                           f"clocks jump from {a} to {b} then; pick a time outside the skipped hour")
+        raise _Located(node, where, f"{naive:%Y-%m-%d %H:%M} happens twice in {zone}: at {a} and "
+                       f"again at {b}; pick a time outside the repeated hour")
+    return first
+
+
+def _offset(moment: datetime) -> str:
+    minutes = int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _as_utc(value: date | datetime, zone: str) -> datetime:
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone))
+    return value.astimezone(UTC)
+
+
+def _check_references(reader: Reader, found: Values, where: str, key: str,
+                      defined: dict[str, Any] | None) -> None:
+    if key not in found or defined is None:
+        return
+    slugs, node = found[key]
+    nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    singular = key[:-1]
+    for slug, item in zip(slugs, nodes):
+        if slug not in defined:
+            close = difflib.get_close_matches(slug, defined, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            known = ", ".join(sorted(defined)) or "none yet"
+            reader.error(item, f"{where}.{key}", f"unknown {singular} {slug!r}; {hint}define it "
+                         f"under `{key}:` at the top of the file (defined: {known})")
+
+
+def _get(found: Values, key: str, default: Any) -> Any:
+    return found[key][0] if key in found else default
+

@@ -1,0 +1,168 @@
+"""Read events.yaml into PyYAML *nodes*, which keep a line and column for every value.
+
+Why nodes rather than ``yaml.safe_load``: a plain dict forgets where each value came from, so
+errors could not name their line; it silently keeps the last of two duplicate keys; and it
+would construct YAML timestamps and booleans we want to read as the user's own text. Composing
+with the SafeLoader (libyaml's ``CSafeLoader`` when PyYAML was built with it) never constructs
+Python objects, so ``!!python/...`` tags are inert nodes that ``Reader`` rejects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import yaml
+
+from ..errors import EventsFileError, Problem
+
+T = TypeVar("T")
+
+#: The composer libyaml provides, else PyYAML's pure-Python one (same nodes, same marks).
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+#: Tags a safe_load would accept; anything else (``!!python/object``, ``!custom``) is refused.
+SAFE_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq", "binary", "merge")
+)
+NULL_TAG = "tag:yaml.org,2002:null"
+
+#: Bounds the work of walking the tree, so that an alias "billion laughs" file is an error
+#: instead of an exponential walk.
+MAX_NODES = 1_000_000
+
+
+class Invalid(Exception):
+    """Raised by a value parser: ``message`` says what is wrong and how to fix it."""
+
+    def __init__(self, message: str, node: yaml.Node | None = None):
+        super().__init__(message)
+        self.message = message
+        self.node = node
+
+
+def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
+    """Return the root node of the file (None for an empty document).
+
+    Raises EventsFileError for a file that cannot be read, is not UTF-8, or is not YAML.
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _file_error(display_name, f"file not found (looked at {path.resolve()})") from None
+    except IsADirectoryError:
+        raise _file_error(display_name, "is a directory, not a YAML file") from None
+    except OSError as exc:
+        raise _file_error(display_name, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise EventsFileError([Problem(
+            display_name, line, column, "file",
+            f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8",
+        )]) from None
+    try:
+        return yaml.compose(text, Loader=Loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = " ".join(filter(None, [exc.context, exc.problem]))
+        if "\t" in what or "tab" in what:
+            what += " (YAML does not allow tabs for indentation; use spaces)"
+        raise EventsFileError([Problem(
+            display_name, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0,
+            "YAML syntax", f"{what}; fix the YAML syntax here",
+        )]) from None
+    except yaml.YAMLError as exc:
+        raise _file_error(display_name, f"is not valid YAML: {exc}") from None
+
+
+def _file_error(name: str, message: str) -> EventsFileError:
+    return EventsFileError([Problem(name, 0, 0, "file", message)])
+
+
+@dataclass
+class Reader:
+    """Walks nodes, collecting every problem instead of stopping at the first."""
+
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    _visited: int = 0
+
+    def error(self, node: yaml.Node | None, where: str, message: str) -> None:
+        mark = node.start_mark if node is not None else None
+        self.problems.append(Problem(
+            self.file, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0, where, message,
+        ))
+
+    def visit(self, node: yaml.Node, where: str) -> bool:
+        """Count a node; False (and one error) once the walk is suspiciously large."""
+        self._visited += 1
+        if self._visited == MAX_NODES:
+            self.error(node, where, f"the document expands to more than {MAX_NODES:,} values "
+                       "(are YAML aliases repeating a large block?); remove the aliases")
+        if node.tag not in SAFE_TAGS:
+            self.error(node, where, f"the tag {node.tag!r} is not allowed; remove it "
+                       "(events.yaml is read with YAML safe-load rules)")
+            return False
+        return self._visited < MAX_NODES
+
+    def mapping(self, node: yaml.Node, where: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        """The items of a mapping node by key, reporting duplicate and non-text keys."""
+        if not self.visit(node, where):
+            return None
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, where, f"expected a mapping of `key: value` lines, got {describe(node)}")
+            return None
+        items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.error(key_node, where, "YAML merge keys (`<<`) are not supported; write the keys out")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, where, "a key must be plain text")
+                continue
+            key = key_node.value
+            if key in items:
+                first = items[key][0].start_mark.line + 1
+                self.error(key_node, f"{where}.{key}" if where else key,
+                           f"duplicate key (already given on line {first}); keep only one")
+                continue
+            items[key] = (key_node, value_node)
+        return items
+
+    def sequence(self, node: yaml.Node, where: str) -> list[yaml.Node] | None:
+        if not self.visit(node, where):
+            return None
+        if not isinstance(node, yaml.SequenceNode):
+            self.error(node, where, f"expected a list (lines starting with `- `), got {describe(node)}")
+            return None
+        return list(node.value)
+
+    def parse(self, node: yaml.Node, where: str, parser: Callable[[yaml.Node], T]) -> T | None:
+        """Run a value parser; record its complaint at the offending node."""
+        if not self.visit(node, where):
+            return None
+        try:
+            return parser(node)
+        except Invalid as exc:
+            self.error(exc.node or node, where, exc.message)
+            return None
+
+
+def is_null(node: yaml.Node) -> bool:
+    """`key:` with no value, `~` or `null`."""
+    return isinstance(node, yaml.ScalarNode) and node.tag == NULL_TAG
+
+
+def describe(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if is_null(node):
+        return "nothing"
+    return f"{node.value!r}"

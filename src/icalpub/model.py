@@ -1,0 +1,93 @@
+"""The typed model of events.yaml, produced by ``load`` and read by every later stage.
+
+Frozen dataclasses: once loaded and validated, the data is a value that can be shared between
+threads and compared, and nothing downstream has to re-check it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    """The ``calendar:`` section: what the whole site is called and where it lives."""
+
+    name: str
+    base_url: str  # no trailing slash, e.g. ``https://events.example.org``
+    description: str = ""
+    timezone: str | None = None  # default IANA zone for events
+    refresh: timedelta = timedelta(hours=12)  # how often clients should poll a feed
+
+    @property
+    def host(self) -> str:
+        """The host of ``base_url``; the right-hand side of every UID."""
+        return urlsplit(self.base_url).hostname or ""
+
+
+@dataclass(frozen=True)
+class Organiser:
+    slug: str
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event. Times are resolved: ``start``/``end`` are aware datetimes in ``timezone``
+    for timed events, or dates for all-day events, where ``end`` is *exclusive* (the day after
+    the last day, as RFC 5545 DTEND wants it)."""
+
+    id: str
+    title: str
+    start: date | datetime
+    end: date | datetime
+    timezone: str  # IANA key, or "UTC"
+    line: int = 0  # where the event starts in events.yaml, for messages
+    location: str = ""
+    url: str | None = None
+    registration_url: str | None = None
+    description: str = ""
+    agenda: tuple[str, ...] = ()
+    organisers: tuple[str, ...] = ()  # slugs; the first is the main organiser
+    topics: tuple[str, ...] = ()  # slugs
+    contacts: tuple[str, ...] = ()
+    status: str = "confirmed"  # confirmed | tentative | cancelled
+    recurrence: str | None = None  # a normalised RRULE value, e.g. ``FREQ=WEEKLY;COUNT=4``
+    exclude: tuple[date | datetime, ...] = ()  # EXDATEs, same type and zone as ``start``
+    updated: datetime | None = None  # UTC; when the event was last changed, if the file says
+    #: The last day any occurrence touches (inclusive); None when the recurrence never ends.
+    #: Tells ``render`` how many years a VTIMEZONE must cover.
+    span_end: date | None = None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    @property
+    def last_day(self) -> date:
+        """The last day the event runs on, inclusive, as people write it."""
+        if self.all_day:
+            return self.end - timedelta(days=1)  # type: ignore[operator]
+        return (self.end - timedelta(microseconds=1)).date()  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class EventsData:
+    """Everything in one events.yaml, validated."""
+
+    source: str  # the file it came from, for messages
+    calendar: CalendarInfo
+    organisers: dict[str, Organiser] = field(default_factory=dict)
+    topics: dict[str, Topic] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
