@@ -1,0 +1,80 @@
+"""VCALENDAR objects: subscription feeds (RFC 5545 + RFC 7986 properties) and single-event
+invites (RFC 5546 METHOD:PUBLISH / CANCEL)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from icalendar import Calendar, Component, Timezone, vDuration
+
+from .. import __version__, urls
+from ..model import Event, EventsData
+from ..select import Feed
+from .event import vevent
+from .vtimezone import build_vtimezone
+
+PRODID = f"-//icalpub//icalpub {__version__}//EN"
+
+
+def zone_spans(events: tuple[Event, ...]) -> dict[str, tuple[date, date | None]]:
+    """Per time zone used, the first and last day its events touch (None: never ends).
+
+    Outlook needs a VTIMEZONE for every TZID it meets ("undeclared time zone", events an hour
+    off); it must cover these days and need not cover more.
+    """
+    spans: dict[str, tuple[date, date | None]] = {}
+    for event in events:
+        if event.all_day or event.timezone == "UTC":  # dates and Z times need no VTIMEZONE
+            continue
+        first, last = event.start.date(), event.span_end  # type: ignore[union-attr]
+        if event.timezone in spans:
+            old_first, old_last = spans[event.timezone]
+            first = min(first, old_first)
+            last = None if last is None or old_last is None else max(last, old_last)
+        spans[event.timezone] = (first, last)
+    return spans
+
+
+def timezones(events: tuple[Event, ...]) -> list[Timezone]:
+    return [build_vtimezone(key, first, last)
+            for key, (first, last) in sorted(zone_spans(events).items())]
+
+
+def _calendar(components: list[Component], **properties) -> Calendar:
+    cal = Calendar.new(prodid=PRODID, calscale="GREGORIAN", **properties)
+    for component in components:
+        cal.add_component(component)
+    return cal
+
+
+def feed_calendar(feed: Feed, data: EventsData) -> Calendar:
+    """A subscription feed: every event of ``feed`` plus one VTIMEZONE per TZID used."""
+    info = data.calendar
+    feed_url = urls.absolute(info.base_url, feed.path)
+    cal = _calendar(
+        [*timezones(feed.events), *(vevent(e, data) for e in feed.events)],
+        method="PUBLISH",
+        uid=f"{feed.path}@{info.host}",
+        name=feed.name,  # NAME and X-WR-CALNAME
+        description=feed.description or None,  # DESCRIPTION and X-WR-CALDESC
+        refresh_interval=info.refresh,
+        source=feed_url,
+        url=urls.absolute(info.base_url, ""),
+    )
+    # RFC 7986 §5.7 requires VALUE=DURATION on REFRESH-INTERVAL; icalendar 7 leaves it out.
+    cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
+    # Outlook's and Google's older spelling of the same hint; a vDuration writes PT12H.
+    cal.add("X-PUBLISHED-TTL", vDuration(info.refresh))
+    if info.timezone:
+        cal.add("X-WR-TIMEZONE", info.timezone)
+    return cal
+
+
+def invite_calendar(event: Event, data: EventsData) -> Calendar:
+    """A single-event invite. No NAME / X-WR-CALNAME: with them Outlook opens the file as a new
+    calendar instead of an appointment (MS-OXCICAL). A cancelled event is sent as
+    METHOD:CANCEL with the same UID, which makes calendars that imported it remove it."""
+    method = "CANCEL" if event.status == "cancelled" else "PUBLISH"
+    cal = _calendar([*timezones((event,)), vevent(event, data)], method=method)
+    cal.pop("UID", None)  # Calendar.new invents a random one; an invite needs none
+    return cal

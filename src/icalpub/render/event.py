@@ -1,0 +1,99 @@
+"""One event -> one VEVENT (RFC 5545 §3.6.1), with the properties Outlook, Google, Apple,
+Thunderbird and Evolution need to show it correctly and to recognise it again next time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Event as VEvent
+from icalendar import vCalAddress, vRecur, vText
+
+from .. import urls
+from ..model import CalendarInfo, Event, EventsData
+
+UTC = ZoneInfo("UTC")
+
+
+def uid(event: Event, calendar: CalendarInfo) -> str:
+    """``<id>@<host>``: stable for as long as the id is, which is what lets a calendar update
+    an event it already has instead of adding a duplicate."""
+    return f"{event.id}@{calendar.host}"
+
+
+def stamp(event: Event) -> datetime:
+    """DTSTAMP must not come from the clock, or every request would produce new bytes (and new
+    ETags). The event's own ``updated`` is the honest value; without it, the start instant is
+    a stable value derived from the data."""
+    if event.updated is not None:
+        return event.updated
+    start = event.start if isinstance(event.start, datetime) else \
+        datetime.combine(event.start, datetime.min.time(), UTC)
+    return start.astimezone(UTC)
+
+
+def organizer(event: Event, data: EventsData) -> vCalAddress:
+    """RFC 5546 requires ORGANIZER under METHOD:PUBLISH and libical (Evolution) drops events
+    without it. Use the main organiser's mailbox, else a URI of theirs — never an invented
+    mailbox."""
+    cal = data.calendar
+    if not event.organisers:
+        address = vCalAddress(urls.absolute(cal.base_url, ""))
+        address.params["CN"] = vText(cal.name)
+        return address
+    org = data.organisers[event.organisers[0]]
+    if org.email:
+        value = f"mailto:{org.email}"
+    else:
+        value = org.url or urls.absolute(cal.base_url, urls.feed_path("organiser", org.slug))
+    address = vCalAddress(value)
+    address.params["CN"] = vText(org.name)
+    return address
+
+
+def plain_description(event: Event, data: EventsData) -> str:
+    """DESCRIPTION is plain text: the description, then agenda, organisers, registration and
+    contact, so that a calendar showing only this field still tells the whole story."""
+    parts = [event.description] if event.description else []
+    if event.agenda:
+        parts.append("Agenda:\n" + "\n".join(f"• {line}" for line in event.agenda))
+    if event.organisers:
+        names = ", ".join(data.organisers[slug].name for slug in event.organisers)
+        parts.append(f"Organised by: {names}")
+    if event.registration_url:
+        parts.append(f"Register: {event.registration_url}")
+    if event.contacts:
+        parts.append("Contact:\n" + "\n".join(event.contacts))
+    return "\n\n".join(parts)
+
+
+def event_url(event: Event, calendar: CalendarInfo) -> str:
+    return event.url or urls.absolute(calendar.base_url, urls.event_page_path(event.id))
+
+
+def vevent(event: Event, data: EventsData, *, sequence: int = 0) -> VEvent:
+    """Build the VEVENT. All text goes through icalendar, which escapes and folds it."""
+    cal = data.calendar
+    component = VEvent.new(
+        uid=uid(event, cal),
+        stamp=stamp(event),
+        start=event.start,
+        end=event.end,
+        summary=event.title,
+        description=plain_description(event, data) or None,
+        url=event_url(event, cal),
+        location=event.location or None,
+        organizer=organizer(event, data),
+        categories=[data.topics[slug].name for slug in event.topics],
+        contacts=list(event.contacts) or None,
+        status=event.status.upper(),
+        sequence=sequence,
+        classification="PUBLIC",
+        transparency="OPAQUE",
+        last_modified=event.updated,
+    )
+    if event.recurrence:
+        component.add("RRULE", vRecur.from_ical(event.recurrence))
+    if event.exclude:
+        component.add("EXDATE", list(event.exclude))
+    return component

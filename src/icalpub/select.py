@@ -1,0 +1,58 @@
+"""Stage 3: which events go into which feed.
+
+One feed for everything, one per topic and one per organiser (an event is in an organiser's
+feed when the organiser is any of its organisers). Events are ordered by start instant, then
+id, so a feed's bytes do not depend on the order of the YAML file's sections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from . import urls
+from .model import Event, EventsData
+
+
+@dataclass(frozen=True)
+class Feed:
+    kind: str  # "all" | "topic" | "organiser"
+    slug: str  # "all" for the feed of everything
+    name: str
+    description: str
+    events: tuple[Event, ...]
+
+    @property
+    def path(self) -> str:
+        return urls.feed_path(self.kind, self.slug)
+
+
+def start_instant(event: Event) -> datetime:
+    """The moment an event starts, for sorting timed and all-day events together."""
+    if isinstance(event.start, datetime):
+        return event.start.astimezone(timezone.utc)
+    return datetime.combine(event.start, datetime.min.time(), timezone.utc)
+
+
+def ordered(events: tuple[Event, ...] | list[Event]) -> tuple[Event, ...]:
+    return tuple(sorted(events, key=lambda e: (start_instant(e), e.id)))
+
+
+def all_feeds(data: EventsData) -> list[Feed]:
+    """Every feed the site publishes, "all" first, then topics and organisers by slug."""
+    cal = data.calendar
+    events = ordered(data.events)
+    by_topic: dict[str, list[Event]] = {slug: [] for slug in data.topics}
+    by_organiser: dict[str, list[Event]] = {slug: [] for slug in data.organisers}
+    for event in events:  # one pass: linear in events × their references
+        for slug in event.topics:
+            by_topic[slug].append(event)
+        for slug in dict.fromkeys(event.organisers):
+            by_organiser[slug].append(event)
+    feeds = [Feed("all", "all", cal.name, cal.description, events)]
+    feeds += [Feed("topic", slug, f"{cal.name}: {topic.name}", topic.description or cal.description,
+                   tuple(by_topic[slug])) for slug, topic in sorted(data.topics.items())]
+    feeds += [Feed("organiser", slug, f"{cal.name}: {org.name}", f"Events organised by {org.name}.",
+                   tuple(by_organiser[slug])) for slug, org in sorted(data.organisers.items())]
+    return feeds
+
