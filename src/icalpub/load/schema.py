@@ -165,7 +165,8 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     if items is None:
         return None
     where = f"events[{index}]"
-    if "id" in items and not is_null(items["id"][1]):
+    has_id = "id" in items
+    if has_id and not is_null(items["id"][1]):
         event_id = reader.parse(items["id"][1], f"{where}.id", v.slug)
         if event_id is not None:
             if event_id in seen_ids:
@@ -180,7 +181,7 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     fields = {k: f for k, f in EVENT.items() if k != "id"}
     before = len(reader.problems)
     found = read_fields(reader, node, where, fields, items)
-    if event_id is None and "id" not in items:
+    if not has_id:
         reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
     _check_references(reader, found, where, "organisers", organisers)
     _check_references(reader, found, where, "topics", topics)

@@ -38,12 +38,11 @@ def scalar(node: yaml.Node) -> str:
 
 
 def text(node: yaml.Node, *, multiline: bool = False) -> str:
-    """Free text. CRLF and CR become LF (documented normalisation); other controls are errors."""
+    """Free text. Documented normalisation: CRLF and CR become LF, single-line fields turn line
+    breaks into spaces, surrounding blank space is trimmed; other control characters are errors."""
     value = scalar(node).replace("\r\n", "\n").replace("\r", "\n")
-    if not multiline:
-        value = value.strip()
-        if "\n" in value:
-            raise Invalid("must be a single line; remove the line break")
+    if not multiline:  # a title or name is one line: line breaks in it become spaces
+        value = re.sub(r"\s*\n\s*", " ", value.strip())
     else:
         value = value.strip("\n")
     bad = CONTROL.search(value)

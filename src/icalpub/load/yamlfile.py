@@ -70,7 +70,7 @@ def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(filter(None, [exc.context, exc.problem]))
-        if "\t" in what or "tab" in what:
+        if mark and "\t" in _line(text, mark.line)[: mark.column + 1]:
             what += " (YAML does not allow tabs for indentation; use spaces)"
         raise EventsFileError([Problem(
             display_name, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0,
@@ -78,6 +78,11 @@ def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
         )]) from None
     except yaml.YAMLError as exc:
         raise _file_error(display_name, f"is not valid YAML: {exc}") from None
+
+
+def _line(text: str, index: int) -> str:
+    lines = text.splitlines()
+    return lines[index] if 0 <= index < len(lines) else ""
 
 
 def _file_error(name: str, message: str) -> EventsFileError:

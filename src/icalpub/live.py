@@ -1,0 +1,113 @@
+"""The site a running server serves: reloaded when events.yaml changes, never lost.
+
+A server must keep answering while an editor saves a half-written or broken events.yaml: the
+new file is only swapped in once it loads cleanly; until then the last good site stays, and
+the problems are logged once per version of the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .errors import EventsFileError
+from .load import load_events
+from .site import Site, build_site
+
+log = logging.getLogger("icalpub")
+_ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A loaded site and the HTTP Last-Modified that goes with its bytes."""
+
+    site: Site
+    last_modified: datetime  # UTC, whole seconds
+
+
+def _signature(path: Path) -> tuple | None:
+    """What changes when the file is rewritten: identity, size and modification time."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class LiveSite:
+    """Holds the current :class:`Snapshot` and reloads it when the file changes.
+
+    ``check_interval`` bounds how often the file is stat-ed (0: on every request).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, base_url: str | None = None,
+                 check_interval: float = 1.0):
+        self.path = Path(path)
+        self.base_url = base_url
+        self.check_interval = check_interval
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+        self._signature = _signature(self.path)
+        self._failed_signature: tuple | None = None
+        # Start-up with a bad file raises: better no server than a half-working one.
+        self._snapshot = self._load(previous=None)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, after reloading the file if it changed."""
+        now = time.monotonic()
+        if now - self._checked_at >= self.check_interval:
+            self._checked_at = now
+            signature = _signature(self.path)
+            if signature != self._signature and signature != self._failed_signature:
+                with self._lock:
+                    if signature != self._signature:
+                        self._reload(signature)
+        return self._snapshot
+
+    def _reload(self, signature: tuple | None) -> None:
+        try:
+            self._snapshot = self._load(previous=self._snapshot)
+        except EventsFileError as exc:
+            self._failed_signature = signature
+            log.error("%s is invalid; still serving the last good version (%s).\n%s",
+                      self.path, exc.summary(), exc)
+            return
+        self._signature = signature
+        self._failed_signature = None
+        log.info("reloaded %s: %d events", self.path, len(self._snapshot.site.data.events))
+
+    def _load(self, previous: Snapshot | None) -> Snapshot:
+        data = load_events(self.path, base_url=self.base_url)
+        site = build_site(data)
+        return Snapshot(site, _last_modified(self.path, site, previous))
+
+
+def _last_modified(path: Path, site: Site, previous: Snapshot | None) -> datetime:
+    """When the served bytes last changed, as HTTP Last-Modified.
+
+    Apple Calendar revalidates with If-Modified-Since only, so this must move forward whenever
+    any bytes change, and should not move when none do. It is the newest of the file's mtime
+    and the events' ``updated`` (so two processes on the same file agree), and never goes
+    backwards within a process.
+    """
+    try:
+        mtime = datetime.fromtimestamp(int(path.stat().st_mtime), timezone.utc)
+    except OSError:
+        mtime = datetime.fromtimestamp(0, timezone.utc)
+    candidates = [mtime] + [e.updated.replace(microsecond=0) for e in site.data.events if e.updated]
+    value = max(candidates)
+    if previous is not None:
+        old = {p: r.etag for p, r in previous.site.resources.items()}
+        new = {p: r.etag for p, r in site.resources.items()}
+        if old == new:
+            return previous.last_modified
+        value = max(value, previous.last_modified.replace(microsecond=0) + _ONE_SECOND)
+    return value
+
