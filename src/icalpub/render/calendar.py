@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from icalendar import Calendar, Component, Timezone, vDuration
+from icalendar import Calendar, Component, Timezone, vDuration, vText
 
 from .. import __version__, urls
 from ..model import Event, EventsData
@@ -55,12 +55,17 @@ def feed_calendar(feed: Feed, data: EventsData) -> Calendar:
         [*timezones(feed.events), *(vevent(e, data) for e in feed.events)],
         method="PUBLISH",
         uid=f"{feed.path}@{info.host}",
-        name=feed.name,  # NAME and X-WR-CALNAME
-        description=feed.description or None,  # DESCRIPTION and X-WR-CALDESC
         refresh_interval=info.refresh,
         source=feed_url,
         url=urls.absolute(info.base_url, ""),
     )
+    # NAME / X-WR-CALNAME and DESCRIPTION / X-WR-CALDESC are TEXT (RFC 7986 §5.1, RFC 5545
+    # §3.3.11). icalendar 7.3 writes the NAME and X-WR-* that Calendar.new adds unescaped, so a
+    # comma or backslash in a name would be misread: add them as vText, which escapes.
+    for key, value in (("NAME", feed.name), ("X-WR-CALNAME", feed.name),
+                       ("DESCRIPTION", feed.description), ("X-WR-CALDESC", feed.description)):
+        if value:
+            cal.add(key, vText(value))
     # RFC 7986 §5.7 requires VALUE=DURATION on REFRESH-INTERVAL; icalendar 7 leaves it out.
     cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
     # Outlook's and Google's older spelling of the same hint; a vDuration writes PT12H.
