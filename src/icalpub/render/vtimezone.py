@@ -151,9 +151,9 @@ def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
     Jan 1 of ``first.year - 1`` (so the first onset precedes every event, see
     the module docstring for ical.js) through Dec 31 of ``last.year + 1`` (or
     ``OPEN_END_YEAR``).  Yearly regular changes become one sub-component with
-    ``RRULE:FREQ=YEARLY;BYMONTH=..;BYDAY=..`` per run of years, ended by a
-    UTC ``UNTIL`` (required in UTC by §3.3.10 since DTSTART is floating) unless
-    the run lasts to the end of the covered range.  Irregular changes
+    ``RRULE:FREQ=YEARLY;BYMONTH=..;BYDAY=..`` per run of years, ended by an
+    ``UNTIL`` at the run's last onset -- in UTC, as §3.3.10 demands inside
+    STANDARD/DAYLIGHT -- unless the run lasts to the end of the covered range.  Irregular changes
     (fixed-date or lunar rules, one-off offset changes) each get a sub-component
     with just DTSTART: Outlook handles that, unlike long RDATE lists.
 
