@@ -9,8 +9,9 @@ compared with zoneinfo hour by hour.  Parsers used:
 * Home Assistant's ``ical`` (``IcsTimezoneInfo``), checked wall time -> offset.
 
 ``to_tz()`` (with the zoneinfo provider) and ``vobject`` both delegate to
-``dateutil.tz.tzical``; its known UNTIL bug and a known ``ical`` bug are pinned
-below (``DATEUTIL_UNTIL_BUG``, ``_pin_ha_ical_bugs``) rather than skipped.
+``dateutil.tz.tzical``, which reads UNTIL as a floating time; ``vtimezone._until`` writes an
+UNTIL that is right for such readers too, so they are checked hour by hour like the others.
+The known ``ical`` bugs are pinned below (``_pin_ha_ical_bugs``) rather than skipped.
 """
 
 from __future__ import annotations
@@ -42,19 +43,6 @@ CASES = [
     ("Asia/Tehran", 2020, 2023),  # fixed-date (Persian calendar) DST, abolished 2022
 ]
 CASE_IDS = [f"{key}-{a}-{b}" for key, a, b in CASES]
-
-# dateutil.tz.tzical (behind icalendar's zoneinfo ``to_tz()`` and vobject)
-# parses RRULEs with ignoretz=True, so ``UNTIL=...Z`` -- which RFC 5545 §3.3.10
-# requires in UTC inside STANDARD/DAYLIGHT -- is compared as a floating wall
-# time.  East of UTC this drops the last occurrence of a bounded run.  For
-# Moscow, DAYLIGHT ``UNTIL=20100327T230000Z`` loses the 2010-03-28 onset, so
-# dateutil keeps +03 until the (also dropped) 2010-10-31 STANDARD onset would
-# have applied.  These wall-time windows [start, end) must be wrong *exactly*;
-# everything else is checked normally.  (ical.js converts UNTIL correctly.)
-DATEUTIL_UNTIL_BUG: dict[str, tuple[dt.datetime, dt.datetime]] = {
-    "Europe/Moscow": (dt.datetime(2010, 3, 28, 2), dt.datetime(2010, 10, 31, 3)),
-}
-
 
 def _calendar_text(key: str, first: dt.date, last: dt.date | None) -> str:
     calendar = icalendar.Calendar()
@@ -118,7 +106,6 @@ PARSERS: dict[str, Callable[[str], dt.tzinfo]] = {
     "vobject": _vobject_tz,
     "ical": _ha_ical_tz,
 }
-DATEUTIL_BASED = {"icalendar.to_tz", "vobject"}
 
 
 @pytest.mark.parametrize("parser", list(PARSERS))
@@ -131,24 +118,16 @@ def test_wall_time_offsets_match_zoneinfo(
     if parser == "ical" and _pin_ha_ical_bugs(text):
         return  # the other parsers check this zone hour by hour
     zone, tz = ZoneInfo(key), PARSERS[parser](text)
-    bug = DATEUTIL_UNTIL_BUG.get(key) if parser in DATEUTIL_BASED else None
-    checked, skipped, wrong, wrong_in_bug, checked_in_bug = 0, [], [], [], []
+    checked, skipped, wrong = 0, [], []
     for wall in _hours(first_year, last_year):
         expected = wall.replace(tzinfo=zone).utcoffset()
         if expected != wall.replace(tzinfo=zone, fold=1).utcoffset():
             skipped.append(wall)  # nonexistent or ambiguous wall time
             continue
         checked += 1
-        ok = wall.replace(tzinfo=tz).utcoffset() == expected
-        if bug and bug[0] <= wall < bug[1]:
-            checked_in_bug.append(wall)
-            if not ok:
-                wrong_in_bug.append(wall)
-        elif not ok:
+        if wall.replace(tzinfo=tz).utcoffset() != expected:
             wrong.append(wall)
     assert not wrong, f"{parser}: {len(wrong)} wrong hours, first {wrong[:3]}"
-    if bug:
-        assert checked_in_bug and wrong_in_bug == checked_in_bug, "dateutil UNTIL bug changed"
     changes = _offset_changes(zone, first_year, last_year)
     assert len(skipped) <= changes, f"skipped {len(skipped)} hours for {changes} changes"
     assert checked + len(skipped) == len(list(_hours(first_year, last_year)))
@@ -197,10 +176,28 @@ def test_until_is_utc_and_a_real_transition(key: str, first_year: int, last_year
     for sub in _parsed(text).subcomponents:
         for until in sub["RRULE"].get("UNTIL", []) if "RRULE" in sub else []:
             assert until.utcoffset() == dt.timedelta(0)
-            # UNTIL is the last onset itself: the offset changes exactly there.
-            before = (until - dt.timedelta(seconds=1)).astimezone(zone)
-            assert before.utcoffset() == sub.TZOFFSETFROM
-            assert until.astimezone(zone).utcoffset() == sub.TZOFFSETTO
+            # UNTIL is at the run's last onset or at most its UTC offset after it, never
+            # near the next year's onset (see vtimezone._until).
+            onset = max(t for t in _onsets_utc(zone, until.year) if t <= until)
+            assert dt.timedelta(0) <= until - onset <= abs(sub.TZOFFSETFROM)
+            assert (onset - dt.timedelta(seconds=1)).astimezone(zone).utcoffset() == sub.TZOFFSETFROM
+            assert onset.astimezone(zone).utcoffset() == sub.TZOFFSETTO
+
+
+def _onsets_utc(zone: ZoneInfo, year: int) -> list[dt.datetime]:
+    """The UTC instants in ``year`` at which ``zone``'s offset changes (to the minute)."""
+    minute = dt.timedelta(minutes=1)
+    moment, end = dt.datetime(year, 1, 1, tzinfo=dt.UTC), dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+    found = []
+    while moment < end:
+        nxt = moment + dt.timedelta(hours=1)
+        if moment.astimezone(zone).utcoffset() != nxt.astimezone(zone).utcoffset():
+            t = moment
+            while t.astimezone(zone).utcoffset() == moment.astimezone(zone).utcoffset():
+                t += minute
+            found.append(t)
+        moment = nxt
+    return found
 
 
 def _rrules(vtz: icalendar.Timezone) -> list[tuple[str, icalendar.vRecur]]:
