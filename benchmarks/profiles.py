@@ -1,0 +1,146 @@
+"""Profile a full build and a one-edit reload with py-spy (sampling), and say where time goes.
+
+Why: the optimisation work of issue 5 should start where the time is. py-spy samples a normal
+process (no cProfile overhead, which inflates code that makes many small calls, such as
+icalendar's line folding). The raw collapsed stacks are summed three ways: by pipeline stage
+(inclusive), by function (self time) and by function (inclusive). For the reload, only samples
+inside ``LiveSite._reload`` count. Falls back to cProfile when py-spy is not installed.
+
+    python benchmarks/profiles.py [--n 10000] [--work DIR] [--out PROFILE.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import pstats
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import BIN, HERE, PYTHON, generated  # noqa: E402
+
+#: Pipeline stages, each matched as a frame anywhere in a stack (inclusive time).
+STAGES: list[tuple[str, str]] = [
+    ("YAML compose (libyaml, nodes)", r"(^|\.)read_nodes \(icalpub/load/yamlfile"),
+    ("load + validate (all of load_events, incl. compose)", r"(^|\.)load_events \(icalpub/load/"),
+    ("select (feeds, sort)", r"(^|\.)all_feeds \(icalpub/select"),
+    ("render: build VTIMEZONEs", r"(^|\.)build_vtimezone \(icalpub/render/vtimezone"),
+    ("render: build VEVENTs (icalendar Event.new/add)", r"(^|\.)vevent \(icalpub/render/event"),
+    ("render: to_ical() serialisation", r"^Component\.to_ical \(icalendar/"),
+    ("render: line folding (icalendar _foldline, part of to_ical)", r"(^|\.)_foldline \(icalendar"),
+    ("ETag: sha256 of every body", r"\.__post_init__ \(icalpub/site"),
+    ("feeds.json", r"(^|\.)feeds_index \(icalpub/site"),
+    ("reload: Last-Modified comparison", r"(^|\.)_last_modified \(icalpub/live"),
+    ("write files", r"\.write_bytes \(pathlib"),
+]
+FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^:()]+)(?::\d+)?\)$")
+
+
+def inner_reload(path: Path, n: int) -> None:
+    """Child process for the reload profile: serve-ready LiveSite, one edit, one reload."""
+    from benchmarks.bench_reload import edit_event
+    from icalpub.live import LiveSite
+
+    live = LiveSite(path, check_interval=0)
+    edit_event(path, n, 1)
+    live.snapshot  # noqa: B018 - the property reloads
+
+
+def frames(stack: str) -> list[str]:
+    """``func (file:line)`` -> ``func (file)``: one key per function, not per line."""
+    out = []
+    for frame in stack.split(";"):
+        m = FRAME.match(frame)
+        out.append(f"{m['func']} ({m['file']})" if m else frame)
+    return out
+
+
+def summarise(raw: Path, within: str | None, top: int) -> list[str]:
+    stacks: list[tuple[list[str], int]] = []
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        fs = frames(stack)
+        if within and not any(within in f for f in fs):
+            continue
+        stacks.append((fs, int(count)))
+    total = sum(c for _s, c in stacks) or 1
+    self_time: collections.Counter[str] = collections.Counter()
+    incl: collections.Counter[str] = collections.Counter()
+    stages: collections.Counter[str] = collections.Counter()
+    for fs, count in stacks:
+        self_time[fs[-1]] += count
+        for f in set(fs):
+            incl[f] += count
+        for label, pattern in STAGES:
+            if any(re.search(pattern, f) for f in fs):
+                stages[label] += count
+    rows = [f"{total} samples" + (f" inside `{within}`" if within else ""), "",
+            "| stage (inclusive) | share |", "|---|---:|"]
+    rows += [f"| {label} | {stages[label] / total:.1%} |" for label, _p in STAGES if stages[label]]
+    rows += ["", "| function (self time) | share |", "|---|---:|"]
+    rows += [f"| `{f}` | {c / total:.1%} |" for f, c in self_time.most_common(top)]
+    rows += ["", "| function (inclusive) | share |", "|---|---:|"]
+    rows += [f"| `{f}` | {c / total:.1%} |" for f, c in incl.most_common(top + 10)
+             if not f.startswith(("<module>", "main ", "_run_module", "_run_code"))][:top]
+    return rows
+
+
+def record(cmd: list[str], raw: Path, rate: int) -> None:
+    subprocess.run([str(BIN / "py-spy"), "record", "-r", str(rate), "-f", "raw", "-o", str(raw),
+                    "--", *cmd], check=True, capture_output=True)
+
+
+def cprofile_fallback(label: str, func, top: int) -> list[str]:  # type: ignore[no-untyped-def]
+    prof = cProfile.Profile()
+    prof.runcall(func)
+    stream = __import__("io").StringIO()
+    pstats.Stats(prof, stream=stream).sort_stats("tottime").print_stats(top)
+    return [f"cProfile ({label}; py-spy not installed):", "", "```", stream.getvalue(), "```"]
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "_reload":
+        inner_reload(Path(sys.argv[2]), int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description="profile build and reload")
+    parser.add_argument("--n", type=int, default=10000)
+    parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--work", type=Path)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="icalpub-profile-"))
+    work.mkdir(parents=True, exist_ok=True)
+    events = generated(args.n, work)
+    reload_file = work / f"profile-reload-{args.n}.yaml"
+    reload_file.write_bytes(events.read_bytes())
+    out_dir = work / f"profile-build-{args.n}"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    report = [f"# Profiles, N = {args.n:,}", ""]
+    build_cmd = [PYTHON, str(HERE / "build_site.py"), str(events), str(out_dir)]
+    reload_cmd = [PYTHON, str(Path(__file__).resolve()), "_reload", str(reload_file), str(args.n)]
+    if (BIN / "py-spy").exists():
+        for name, cmd, within in (("build (build_site.py: load, render, write)", build_cmd, None),
+                                  ("reload after one edit", reload_cmd, "._reload (icalpub/live.py")):
+            raw = work / f"profile-{name.split()[0]}.raw"
+            record(cmd, raw, args.rate)
+            report += [f"## {name}", "", *summarise(raw, within, args.top), ""]
+    else:
+        from benchmarks.build_site import write_site
+        report += cprofile_fallback("build", lambda: write_site(events, out_dir), args.top)
+    text = "\n".join(report) + "\n"
+    print(text)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
