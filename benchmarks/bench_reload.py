@@ -119,16 +119,25 @@ def wait_new(port: int, old_etag: str, deadline: float, start: float) -> Edit:
     return Edit(first, None)
 
 
-def run(work: Path, n: int, edits: int, label: str, gunicorn_extra: list[str],
-        deadline_s: float) -> ReloadResult:
+#: name: (label, --preload?, extra gunicorn arguments)
+VARIANTS: dict[str, tuple[str, bool, list[str]]] = {
+    "readme": ("gunicorn as in the README (no --preload, default --timeout 30)", False, []),
+    "preload": ("gunicorn --preload (default --timeout 30)", True, []),
+    "long": ("gunicorn --preload --timeout 600", True, ["--timeout", "600"]),
+}
+
+
+def run(work: Path, n: int, edits: int, variant: str, deadline_s: float) -> ReloadResult:
+    label, preload, gunicorn_extra = VARIANTS[variant]
     source = generated(n, work)
-    events = work / f"reload-{n}-{label.replace(' ', '_')}.yaml"
+    events = work / f"reload-{n}-{variant}.yaml"
     events.write_bytes(source.read_bytes())
     port = free_port()
     env = {**os.environ, "ICALPUB_EVENTS": str(events)}
     env.pop("ICALPUB_BASE_URL", None)
-    server = Server(f"reload-{label}", gunicorn_cmd("icalpub.web:create_app()", port, extra=gunicorn_extra),
-                    port, env, log=work / f"gunicorn-reload-{n}-{label.replace(' ', '_')}.log")
+    server = Server(f"reload-{variant}", gunicorn_cmd("icalpub.web:create_app()", port,
+                                                      extra=gunicorn_extra, preload=preload),
+                    port, env, log=work / f"gunicorn-reload-{n}-{variant}.log")
     load = load_average()
     try:
         startup = server.wait_ready("/feeds.json", 900)

@@ -142,11 +142,12 @@ def get(port: int, path: str, headers: dict[str, str] | None = None, timeout: fl
         conn.close()
 
 
-def gunicorn_cmd(app: str, port: int, workers: int = 2, extra: list[str] | None = None) -> list[str]:
-    """Sync workers (gunicorn's default), app preloaded in the master so that start-up of a
-    large file is not subject to the worker timeout."""
+def gunicorn_cmd(app: str, port: int, workers: int = 2, extra: list[str] | None = None,
+                 preload: bool = True) -> list[str]:
+    """Sync workers (gunicorn's default). ``preload``: the app is built once in the master
+    and forked, which halves the start-up CPU of a large file (the serve benchmark's choice)."""
     return [str(BIN / "gunicorn"), "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{port}",
-            "--preload", "--log-level", "warning", *(extra or []), app]
+            *(["--preload"] if preload else []), "--log-level", "warning", *(extra or []), app]
 
 
 def load_average() -> str:

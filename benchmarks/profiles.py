@@ -53,6 +53,41 @@ def inner_reload(path: Path, n: int) -> None:
     live.snapshot  # noqa: B018 - the property reloads
 
 
+def request_costs(events: Path, export: Path, requests: int, top: int) -> list[str]:
+    """Per-request cost in-process (Flask test client, no network): the app vs the minimal app
+    on the routes where the serve benchmark found a gap, and the app's top functions (cProfile;
+    its overhead is similar for both apps)."""
+    import time
+
+    from benchmarks.minimal_app import create_app as minimal
+    from icalpub.web import create_app
+
+    apps = {"app": create_app({"EVENTS_PATH": str(events)}).test_client(),
+            "minimal": minimal(str(export)).test_client()}
+    etag = apps["app"].get("/feeds/all.ics").headers["ETag"]
+    m_etag = apps["minimal"].get("/feeds/all.ics").headers["ETag"]
+    routes = {"single invite": ("/events/event-000001.ics", {}, {}),
+              "304": ("/feeds/all.ics", {"If-None-Match": etag}, {"If-None-Match": m_etag})}
+    rows = ["| route | app µs/request | minimal µs/request |", "|---|---:|---:|"]
+    for name, (path, headers, m_headers) in routes.items():
+        cost = {}
+        for label, client in apps.items():
+            h = headers if label == "app" else m_headers
+            start = time.perf_counter()
+            for _ in range(requests):
+                client.get(path, headers=h)
+            cost[label] = (time.perf_counter() - start) / requests * 1e6
+        rows.append(f"| {name} | {cost['app']:.0f} | {cost['minimal']:.0f} |")
+    prof = cProfile.Profile()
+    path, headers, _m = routes["single invite"]
+    prof.runcall(lambda: [apps["app"].get(path, headers=headers) for _ in range(requests)])
+    stream = __import__("io").StringIO()
+    pstats.Stats(prof, stream=stream).sort_stats("tottime").print_stats(top)
+    body = [line for line in stream.getvalue().splitlines() if line.strip()][-top - 1:]
+    return rows + ["", f"app, {requests} invite requests, cProfile by own time:", "", "```",
+                   *body, "```"]
+
+
 def frames(stack: str) -> list[str]:
     """``func (file:line)`` -> ``func (file)``: one key per function, not per line."""
     out = []
@@ -113,6 +148,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10000)
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--requests", type=int, default=3000, help="requests per route in-process")
     parser.add_argument("--work", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -136,6 +172,13 @@ def main() -> None:
     else:
         from benchmarks.build_site import write_site
         report += cprofile_fallback("build", lambda: write_site(events, out_dir), args.top)
+    small = generated(1000, work)
+    export = work / "profile-export-1000"
+    if not (export / "feeds" / "all.ics").exists():
+        from benchmarks.build_site import write_site
+        write_site(small, export)
+    report += ["## serve: one request in-process (1,000 events, Flask test client)", "",
+               *request_costs(small, export, args.requests, args.top), ""]
     text = "\n".join(report) + "\n"
     print(text)
     if args.out:

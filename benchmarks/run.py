@@ -66,6 +66,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None, help="interleaved wrk rounds (3)")
     parser.add_argument("--reload-n", type=int, default=None, help="events in the reload file (10000)")
     parser.add_argument("--edits", type=int, default=None, help="edits in the reload benchmark (3)")
+    parser.add_argument("--reload-variants", nargs="+", choices=tuple(bench_reload.VARIANTS),
+                        help="servers for the reload benchmark (default: readme long; quick: long)")
     parser.add_argument("--work", type=Path, help="keep generated files and logs here")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
@@ -97,13 +99,11 @@ def main() -> None:
         out = bench_serve.run(work, wrk_args, flat, serve_n, rounds=args.rounds or (1 if quick else 3))
         report += ["## serve", "", *bench_serve.table(out), ""]
     if "reload" in args.only:
-        variants = [("gunicorn --timeout 600", ["--timeout", "600"])]
-        if not quick:  # the README's production command: gunicorn's default 30 s worker timeout
-            variants.insert(0, ("gunicorn (default timeout 30 s)", []))
+        variants = args.reload_variants or (["long"] if quick else ["readme", "long"])
         results = []
-        for label, extra in variants:
-            print(f"reload {label} N={reload_n:,} …", file=sys.stderr, flush=True)
-            results.append(bench_reload.run(work, reload_n, edits, label, extra,
+        for variant in variants:
+            print(f"reload {variant} N={reload_n:,} …", file=sys.stderr, flush=True)
+            results.append(bench_reload.run(work, reload_n, edits, variant,
                                             deadline_s=60 if quick else 240))
         report += ["## reload (one event edited, atomic write)", "", *bench_reload.table(results), ""]
 
