@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import urls
-from .model import EventsData
+from .model import EventsData, Tracked
 from .render import CONTENT_TYPE, render_feed, render_invite
 from .select import Feed, all_feeds
 
@@ -41,12 +42,16 @@ class Site:
         return self.resources.get(path)
 
 
-def build_site(data: EventsData) -> Site:
-    """Render everything once. Pure: the same data always gives the same bytes."""
+def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None) -> Site:
+    """Render everything once. Pure: the same data (and tracked values, which ``publish``
+    reads from the state file) always give the same bytes."""
+    tracked = tracked or {}
     feeds = tuple(all_feeds(data))
-    resources = [Resource(feed.path, render_feed(feed, data), CONTENT_TYPE) for feed in feeds]
+    resources = [Resource(feed.path, render_feed(feed, data, tracked), CONTENT_TYPE)
+                 for feed in feeds]
     resources += [
-        Resource(urls.invite_path(event.id), render_invite(event, data), CONTENT_TYPE,
+        Resource(urls.invite_path(event.id), render_invite(event, data, tracked.get(event.id)),
+                 CONTENT_TYPE,
                  download_name=f"{event.id}.ics")
         for event in data.events
     ]

@@ -15,6 +15,8 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from . import urls
 from .live import LiveSite
+from .publish import system_clock
+from .static import StaticTree
 
 bp = Blueprint("icalpub", __name__)
 
@@ -24,41 +26,52 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Config: ``EVENTS_PATH`` (default ``$ICALPUB_EVENTS`` or ``events.yaml``), ``BASE_URL``
     (default ``$ICALPUB_BASE_URL`` or the file's ``calendar.base_url``), ``RELOAD_INTERVAL``
-    (seconds between checks of the file for changes, default 1).
-    Raises :class:`~icalpub.errors.EventsFileError` when the file is invalid at start-up.
+    (seconds between checks of the file for changes, default 1), ``STATE_PATH`` (default
+    ``$ICALPUB_STATE`` or ``events.state.json`` next to the events file), ``CLOCK`` (a
+    function returning now in UTC; tests inject one), ``STATIC_DIR`` (serve a tree written by
+    ``icalpub build`` instead of the events file).
+    Raises :class:`~icalpub.errors.EventsFileError` when the file is invalid at start-up,
+    :class:`~icalpub.errors.StateFileError` when the state file is corrupt.
     """
     app = Flask(__name__)
     app.config.from_mapping(
         EVENTS_PATH=os.environ.get("ICALPUB_EVENTS", "events.yaml"),
         BASE_URL=None,
         RELOAD_INTERVAL=1.0,
+        STATE_PATH=os.environ.get("ICALPUB_STATE") or None,
+        CLOCK=system_clock,
+        STATIC_DIR=None,
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["icalpub"] = LiveSite(
-        app.config["EVENTS_PATH"], base_url=app.config["BASE_URL"],
-        check_interval=app.config["RELOAD_INTERVAL"],
-    )
+    if app.config["STATIC_DIR"]:
+        app.extensions["icalpub"] = StaticTree(app.config["STATIC_DIR"])
+    else:
+        app.extensions["icalpub"] = LiveSite(
+            app.config["EVENTS_PATH"], base_url=app.config["BASE_URL"],
+            check_interval=app.config["RELOAD_INTERVAL"], state_path=app.config["STATE_PATH"],
+            clock=app.config["CLOCK"],
+        )
     app.register_blueprint(bp)
     return app
 
 
-def live_site() -> LiveSite:
+def live_site() -> LiveSite | StaticTree:
     return current_app.extensions["icalpub"]
 
 
 def serve(path: str) -> Response:
     """One resource with strong ETag, Last-Modified and 304 handling (Werkzeug's
-    ``make_conditional``, which honours If-None-Match first, then If-Modified-Since)."""
+    ``make_conditional``, which honours If-None-Match first, then If-Modified-Since).
+    The same code answers for a live events file and for a built tree (``--static``)."""
     snapshot = live_site().snapshot
-    resource = snapshot.site.get(path)
+    resource = snapshot.get(path)
     if resource is None:
         return not_found()
     response = Response(resource.body, content_type=resource.content_type)
     response.set_etag(resource.etag)
-    response.last_modified = snapshot.last_modified
-    refresh = int(snapshot.site.data.calendar.refresh.total_seconds())
-    response.headers["Cache-Control"] = f"public, max-age={refresh}"
+    response.last_modified = snapshot.resource_modified(path)
+    response.headers["Cache-Control"] = f"public, max-age={snapshot.max_age}"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if resource.download_name:
         response.headers["Content-Disposition"] = f'attachment; filename="{resource.download_name}"'

@@ -38,6 +38,8 @@ CALENDAR = {
                       doc="public URL of the site; makes UIDs and links (env ICALPUB_BASE_URL overrides)"),
     "timezone": Field(v.zone, doc="default IANA zone of events, e.g. Europe/Brussels"),
     "refresh": Field(v.duration, doc="how often clients should poll feeds (default PT12H)"),
+    "keep_cancelled": Field(v.duration, doc="how long a cancelled or removed event stays in the "
+                                            "feeds as STATUS:CANCELLED (default P30D)"),
 }
 ORGANISER = {
     "name": Field(v.text, required=True, doc="the organiser's name"),
@@ -136,6 +138,7 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
         description=_get(found, "description", ""),
         timezone=_get(found, "timezone", None),
         refresh=_get(found, "refresh", timedelta(hours=12)),
+        keep_cancelled=_get(found, "keep_cancelled", timedelta(days=30)),
     )
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from ..model import Event, EventsData
+from collections.abc import Mapping
+
+from ..model import Event, EventsData, Tracked
 from ..select import Feed
 from .calendar import feed_calendar, invite_calendar
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
 
-def render_feed(feed: Feed, data: EventsData) -> bytes:
-    return feed_calendar(feed, data).to_ical()
+def render_feed(feed: Feed, data: EventsData,
+                tracked: Mapping[str, Tracked] | None = None) -> bytes:
+    return feed_calendar(feed, data, tracked).to_ical()
 
 
-def render_invite(event: Event, data: EventsData) -> bytes:
-    return invite_calendar(event, data).to_ical()
+def render_invite(event: Event, data: EventsData, tracked: Tracked | None = None) -> bytes:
+    return invite_calendar(event, data, tracked).to_ical()

@@ -3,12 +3,13 @@ invites (RFC 5546 METHOD:PUBLISH / CANCEL)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from icalendar import Calendar, Component, Timezone, vDuration, vText
 
 from .. import __version__, urls
-from ..model import Event, EventsData
+from ..model import Event, EventsData, Tracked
 from ..select import Feed
 from .event import vevent
 from .vtimezone import build_vtimezone
@@ -47,12 +48,15 @@ def _calendar(components: list[Component], **properties) -> Calendar:
     return cal
 
 
-def feed_calendar(feed: Feed, data: EventsData) -> Calendar:
-    """A subscription feed: every event of ``feed`` plus one VTIMEZONE per TZID used."""
+def feed_calendar(feed: Feed, data: EventsData,
+                  tracked: Mapping[str, Tracked] | None = None) -> Calendar:
+    """A subscription feed: every event of ``feed`` plus one VTIMEZONE per TZID used.
+    ``tracked`` maps event ids to their SEQUENCE/timestamps (see ``vevent``)."""
+    tracked = tracked or {}
     info = data.calendar
     feed_url = urls.absolute(info.base_url, feed.path)
     cal = _calendar(
-        [*timezones(feed.events), *(vevent(e, data) for e in feed.events)],
+        [*timezones(feed.events), *(vevent(e, data, tracked=tracked.get(e.id)) for e in feed.events)],
         method="PUBLISH",
         uid=f"{feed.path}@{info.host}",
         refresh_interval=info.refresh,
@@ -75,11 +79,11 @@ def feed_calendar(feed: Feed, data: EventsData) -> Calendar:
     return cal
 
 
-def invite_calendar(event: Event, data: EventsData) -> Calendar:
+def invite_calendar(event: Event, data: EventsData, tracked: Tracked | None = None) -> Calendar:
     """A single-event invite. No NAME / X-WR-CALNAME: with them Outlook opens the file as a new
     calendar instead of an appointment (MS-OXCICAL). A cancelled event is sent as
     METHOD:CANCEL with the same UID, which makes calendars that imported it remove it."""
     method = "CANCEL" if event.status == "cancelled" else "PUBLISH"
-    cal = _calendar([*timezones((event,)), vevent(event, data)], method=method)
+    cal = _calendar([*timezones((event,)), vevent(event, data, tracked=tracked)], method=method)
     cal.pop("UID", None)  # Calendar.new invents a random one; an invite needs none
     return cal

@@ -10,7 +10,7 @@ from icalendar import Event as VEvent
 from icalendar import vCalAddress, vRecur, vText
 
 from .. import urls
-from ..model import CalendarInfo, Event, EventsData
+from ..model import CalendarInfo, Event, EventsData, Tracked
 
 UTC = ZoneInfo("UTC")
 
@@ -71,12 +71,18 @@ def event_url(event: Event, calendar: CalendarInfo) -> str:
     return event.url or urls.absolute(calendar.base_url, urls.event_page_path(event.id))
 
 
-def vevent(event: Event, data: EventsData, *, sequence: int = 0) -> VEvent:
-    """Build the VEVENT. All text goes through icalendar, which escapes and folds it."""
+def vevent(event: Event, data: EventsData, *, sequence: int = 0,
+           tracked: Tracked | None = None) -> VEvent:
+    """Build the VEVENT. All text goes through icalendar, which escapes and folds it.
+
+    ``tracked`` (from the state file, see ``icalpub.state``) supplies SEQUENCE, CREATED,
+    LAST-MODIFIED and DTSTAMP; without it they are derived from the data alone."""
     cal = data.calendar
+    if tracked is not None:
+        sequence = tracked.sequence
     component = VEvent.new(
         uid=uid(event, cal),
-        stamp=stamp(event),
+        stamp=tracked.stamp if tracked else stamp(event),
         start=event.start,
         end=event.end,
         summary=event.title,
@@ -90,7 +96,8 @@ def vevent(event: Event, data: EventsData, *, sequence: int = 0) -> VEvent:
         sequence=sequence,
         classification="PUBLIC",
         transparency="OPAQUE",
-        last_modified=event.updated,
+        last_modified=tracked.last_modified if tracked else event.updated,
+        created=tracked.created if tracked else None,
     )
     if event.recurrence:
         component.add("RRULE", vRecur.from_ical(event.recurrence))
