@@ -325,3 +325,11 @@ def test_bundled_state_file_matches_bundled_events(tmp_path):
     result = publish(load_events(events), tmp_path / "events.state.json",
                      now=datetime(2099, 1, 1, tzinfo=timezone.utc), write=False)
     assert result.changes == ()
+
+
+def test_keep_cancelled_and_the_state_file_are_documented():
+    from tracking_helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    assert "| `calendar.keep_cancelled` |" in readme and "`P30D`" in readme
+    assert "## State file" in readme and "events.state.json" in readme
