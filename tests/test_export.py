@@ -82,7 +82,7 @@ def test_every_file_is_what_the_app_serves(tmp_path, source):
     for path in paths:
         response = client.get("/" + path)
         assert response.status_code == 200, path
-        assert files[file_for(path)] == response.data, path
+        assert files[file_for(path, response.headers["Content-Type"])] == response.data, path
         entry = manifest["files"][path]
         assert entry["content_type"] == response.headers["Content-Type"]
         assert f'"{entry["etag"]}"' == response.headers["ETag"]
@@ -232,9 +232,11 @@ def test_build_reports_an_invalid_events_file(events, tmp_path):
 
 
 def test_file_for_refuses_escapes():
-    assert file_for("feeds/all.ics") == "feeds/all.ics"
+    assert file_for("feeds/all.ics", "text/calendar; charset=utf-8") == "feeds/all.ics"
     assert file_for("") == "index.html"
     assert file_for("topics/") == "topics/index.html"
+    assert file_for("events/summer-school", "text/html; charset=utf-8") == \
+        "events/summer-school/index.html"
     for bad in ("../x.ics", "/etc/passwd", "feeds/../../x", "a\\b"):
         with pytest.raises(ValueError):
             file_for(bad)
@@ -324,3 +326,27 @@ def test_fallback_swap_without_renameat2(events, tmp_path, monkeypatch):
     assert b"Winter webinar (new)" in (out / "feeds/all.ics").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".public")) == [".public.lock"]
     assert os.listdir(out)
+
+
+def test_pages_and_odd_types_are_written_where_static_servers_find_them(events, tmp_path):
+    """Resources the pages issue adds (HTML without an extension) get <path>/index.html, and a
+    path whose extension a static server maps to another type is reported."""
+    from icalpub.site import Resource
+
+    result = publish(load_events(events), state_path_for(events), now=T0)
+    extra = {"": Resource("", b"<!doctype html><title>Events</title>", "text/html; charset=utf-8"),
+             "events/summer-school": Resource("events/summer-school", b"<!doctype html>",
+                                              "text/html; charset=utf-8"),
+             "feeds/all.xml": Resource("feeds/all.xml", b"{}", "application/json")}
+    site = type(result.site)(result.site.data, result.site.feeds, {**result.site.resources, **extra})
+    modified = {**result.modified, **{p: T0 for p in extra}}
+    report = export(site, modified, tmp_path / "public")
+    files = tree(tmp_path / "public")
+    assert files["index.html"].startswith(b"<!doctype html><title>Events")
+    assert "events/summer-school/index.html" in files and "events/summer-school.ics" in files
+    assert report.warnings == ("feeds/all.xml: served by the app as application/json, but a "
+                               "static server would send a guessed type; give the path a "
+                               "matching extension",)
+    static = create_app({"TESTING": True, "STATIC_DIR": str(tmp_path / "public")}).test_client()
+    page = static.get("/" + "events/summer-school.ics")
+    assert page.status_code == 200 and page.data == files["events/summer-school.ics"]

@@ -160,3 +160,14 @@ def test_missing_nginx_fails_under_ci_and_skips_elsewhere(monkeypatch, ci, outco
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="nginx is not installed"):
         nginx_binary()
+
+
+def test_nginx_serves_html_pages_at_their_app_urls(built, nginx):
+    """Pages (the pages issue) are written as <path>/index.html; nginx answers at <path>."""
+    _, tree = built
+    page = tree / "events" / "demo" / "index.html"
+    page.parent.mkdir()
+    page.write_bytes(b"<!doctype html><title>Demo</title>")
+    status, headers, body = fetch(nginx, "/events/demo")
+    assert (status, body) == (200, page.read_bytes())
+    assert headers["content-type"] == "text/html; charset=utf-8"

@@ -90,6 +90,8 @@ def build(events_path: str, out: str, state_path: str | None) -> None:
         fail(exc)
     for change in result.changes:
         click.echo(f"  {change}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"{out}/: {_count(len(report.written), 'file')} written, "
                f"{len(report.unchanged)} unchanged, {len(report.removed)} removed")
 

@@ -36,14 +36,24 @@ from .state import format_instant
 MANIFEST = "manifest.json"
 
 
-def file_for(path: str) -> str:
+#: Extensions static servers map to a type; a resource whose file would be served with another
+#: type than the app's is reported (Frozen-Flask warns the same way).
+EXTENSION_TYPES = {".ics": "text/calendar", ".json": "application/json", ".html": "text/html",
+                   ".css": "text/css", ".js": "text/javascript", ".txt": "text/plain"}
+
+
+def file_for(path: str, content_type: str = "") -> str:
     """The file (relative to the output folder) that holds the resource at URL ``path``.
 
-    Identity for every feed, invite and JSON file; a folder-like path (``""``, ``topics/``)
-    gets an ``index.html``, as static servers expect. Refuses anything that could escape.
+    Identity for every feed, invite and JSON file. A folder-like path (``""``, ``topics/``)
+    and an HTML page without an extension (``events/<id>``) get an ``index.html`` in a folder
+    of that name, which nginx (``try_files $uri $uri/index.html``), GitHub Pages and S3
+    websites serve at the same URL. Refuses anything that could escape the folder.
     """
     if path == "" or path.endswith("/"):
         path += "index.html"
+    elif content_type.startswith("text/html") and not PurePosixPath(path).suffix:
+        path += "/index.html"
     parts = PurePosixPath(path).parts
     if path.startswith("/") or not parts or any(p in ("..", ".") for p in parts) or "\\" in path:
         raise ValueError(f"{path!r} is not a relative resource path")
@@ -56,6 +66,20 @@ class Report:
     written: tuple[str, ...]  # new or changed files
     unchanged: tuple[str, ...]
     removed: tuple[str, ...]  # files of the previous tree that no longer exist
+    warnings: tuple[str, ...] = ()  # e.g. an extension a static server maps to another type
+
+
+def type_warnings(site: Site) -> tuple[str, ...]:
+    """Resources that a static server would send with another Content-Type than the app."""
+    found = []
+    for path, res in sorted(site.resources.items()):
+        name = file_for(path, res.content_type)
+        expected = EXTENSION_TYPES.get(PurePosixPath(name).suffix)
+        actual = res.content_type.split(";")[0].strip()
+        if expected != actual:
+            found.append(f"{name}: served by the app as {actual}, but a static server would "
+                         f"send {expected or 'a guessed type'}; give the path a matching extension")
+    return tuple(found)
 
 
 def manifest(site: Site, modified: Mapping[str, datetime]) -> bytes:
@@ -64,7 +88,7 @@ def manifest(site: Site, modified: Mapping[str, datetime]) -> bytes:
     files = {}
     for path, res in sorted(site.resources.items()):
         entry = {
-            "file": file_for(path),
+            "file": file_for(path, res.content_type),
             "sha256": hashlib.sha256(res.body).hexdigest(), "size": len(res.body),
             "etag": res.etag, "content_type": res.content_type,
             "last_modified": format_instant(modified[path]),
@@ -177,7 +201,8 @@ def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[
         tmp.mkdir()
         try:
             written, unchanged = [], []
-            bodies = {file_for(p): (r.body, modified[p]) for p, r in site.resources.items()}
+            bodies = {file_for(p, r.content_type): (r.body, modified[p])
+                      for p, r in site.resources.items()}
             bodies[MANIFEST] = (manifest(site, modified), max(modified.values(), default=None))
             for name, (body, when) in sorted(bodies.items()):
                 old, target = out / name, tmp / name
@@ -194,4 +219,5 @@ def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return Report(out, tuple(written), tuple(unchanged), tuple(sorted(previous - set(bodies))))
+    return Report(out, tuple(written), tuple(unchanged), tuple(sorted(previous - set(bodies))),
+                  type_warnings(site))
