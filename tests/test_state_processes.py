@@ -84,3 +84,60 @@ def test_a_build_next_to_a_server_uses_the_servers_values(tmp_path):
     built = tree(tmp_path / "public")
     assert built["feeds/all.ics"] == served.data
     assert built["events/winter-webinar.ics"] == client.get("/events/winter-webinar.ics").data
+
+
+def test_gunicorn_workers_agree_before_and_after_an_edit(tmp_path):
+    """Four gunicorn workers load (and later reload) the same file, each at its own moment and
+    with the real clock; the lock makes the first decide and the others reuse its values."""
+    import http.client
+    import re
+    import socket
+
+    from tracking_helpers import edit
+
+    events = copy_fixture(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, ICALPUB_EVENTS=str(events))
+    env.pop("SOURCE_DATE_EPOCH", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
+         "icalpub.web:create_app()"], env=env, cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+    def fetch_many(n: int = 24) -> set[bytes]:
+        bodies = set()
+        for _ in range(n):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/feeds/all.ics", headers={"Connection": "close"})
+            bodies.add(conn.getresponse().read())
+            conn.close()
+        return bodies
+
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, server.communicate()[0].decode()
+            try:
+                first = fetch_many()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        assert len(first) == 1  # every worker, the same bytes
+        time.sleep(1.1)  # the next second: a worker deciding on its own would differ
+        edit(events, "title: Winter webinar", "title: Winter webinar (moved)")
+        deadline = time.monotonic() + 30
+        while True:
+            bodies = fetch_many()
+            if all(b"Winter webinar (moved)" in body for body in bodies):
+                break
+            assert time.monotonic() < deadline, "workers did not reload"
+            time.sleep(0.3)
+        assert len(bodies) == 1
+        [body] = bodies
+        assert re.search(rb"SUMMARY:Winter webinar \(moved\)\r\n(?:.*\r\n)*?SEQUENCE:1\r\n", body)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
