@@ -114,6 +114,12 @@ def restore(event_id: str, fields: Mapping[str, Any], data: EventsData) -> Event
     )
 
 
+def _span(value: timedelta) -> str:
+    if value % timedelta(days=1):
+        return f"{value.total_seconds() / 3600:g} hours"
+    return f"{value.days} day{'s' if value.days != 1 else ''}"
+
+
 # --- the decisions -----------------------------------------------------------------------------
 
 def _tracked(rec: EventRecord) -> Tracked:
@@ -141,7 +147,7 @@ def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
         if rec.cancelled_at is not None and now >= rec.cancelled_at + keep:
             if not rec.gone:
                 changes.append(Change("expired", event.id, rec.sequence,
-                                      f"cancelled on {rec.cancelled_at:%Y-%m-%d}, kept {keep.days} days"))
+                                      f"cancelled on {rec.cancelled_at:%Y-%m-%d}, kept {_span(keep)}"))
             rec.gone = True
             if rec.removed:
                 rec.last = None  # the tombstone only needs the SEQUENCE
