@@ -170,3 +170,9 @@ def test_unreadable_inputs(tmp_path):
         load_events(tmp_path / "missing.yaml")
     with pytest.raises(EventsFileError, match="is a directory"):
         load_events(tmp_path)
+
+
+@pytest.mark.parametrize("id_line", ["", "    id:\n", "    id: ~\n"])
+def test_missing_or_empty_id(tmp_path, id_line):
+    path = write(tmp_path, "  - title: X\n" + id_line + "    start: 2021-01-19 14:00\n    duration: PT1H\n")
+    assert "events[0]: missing required key `id`" in one_problem(path)
