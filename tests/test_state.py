@@ -307,6 +307,7 @@ def test_check_reports_changes_without_writing(events, clock):
         "  new       brand-new: SEQUENCE 0",
     ]
     assert state.read_bytes() == before
+    assert not list(events.parent.glob(".*.tmp"))
     # and the build then does exactly that
     result = CliRunner().invoke(main, ["build", "--events", str(events), "--out",
                                        str(events.parent / "public")])
@@ -336,5 +337,12 @@ def test_keep_cancelled_and_the_state_file_are_documented():
     from tracking_helpers import ROOT
 
     readme = (ROOT / "README.md").read_text()
-    assert "| `calendar.keep_cancelled` |" in readme and "`P30D`" in readme
+    assert "| `keep_cancelled` |" in readme and "### `calendar.keep_cancelled`" in readme
+    assert "default `P30D`" in readme
     assert "## State file" in readme and "events.state.json" in readme
+
+
+def test_check_creates_no_file(events):
+    result = CliRunner().invoke(main, ["check", str(events)])
+    assert result.exit_code == 0 and "will publish 7 changes" in result.output
+    assert [p.name for p in events.parent.iterdir()] == ["events.yaml"]

@@ -186,12 +186,17 @@ class StateStore:
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
-        """Hold the lock (exclusive to write, shared to read) for a read–decide–write cycle.
+        """Hold the exclusive lock for a read–decide–write cycle (``write=True``).
 
-        Where the lock file cannot be created (a read-only deployment with a committed,
-        up-to-date state), reading still works and saving an unchanged state is a no-op; a
-        state that needs changing is then an error naming the folder.
+        A read-only transaction (``icalpub check``) takes no lock and creates no file: writes
+        are atomic replaces, so a reader always sees one whole version. Where the lock file
+        cannot be created (a read-only deployment with a committed, up-to-date state), reading
+        still works and saving an unchanged state is a no-op; a state that needs changing is
+        then an error naming the folder.
         """
+        if not write:
+            yield Transaction(self, self.read(), writable=False)
+            return
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -201,8 +206,8 @@ class StateStore:
             fd = None
         try:
             if fd is not None:
-                fcntl.flock(fd, fcntl.LOCK_EX if write else fcntl.LOCK_SH)
-            yield Transaction(self, self.read(), writable=write and fd is not None)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield Transaction(self, self.read(), writable=fd is not None)
         finally:
             if fd is not None:
                 os.close(fd)  # closing releases the flock
