@@ -16,6 +16,8 @@ def _no_base_url_override(monkeypatch):
     """Tests must not depend on the developer's environment."""
     monkeypatch.delenv("ICALPUB_BASE_URL", raising=False)
     monkeypatch.delenv("ICALPUB_EVENTS", raising=False)
+    monkeypatch.delenv("ICALPUB_STATE", raising=False)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
 @pytest.fixture
