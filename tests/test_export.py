@@ -350,3 +350,14 @@ def test_pages_and_odd_types_are_written_where_static_servers_find_them(events, 
     static = create_app({"TESTING": True, "STATIC_DIR": str(tmp_path / "public")}).test_client()
     page = static.get("/" + "events/summer-school.ics")
     assert page.status_code == 200 and page.data == files["events/summer-school.ics"]
+
+
+def test_a_symlinked_web_root_keeps_its_link(events, tmp_path):
+    real = tmp_path / "srv" / "public"
+    build(events, real)
+    link = tmp_path / "public"
+    link.symlink_to(real)
+    edit(events, "title: Winter webinar", "title: Winter webinar (new)")
+    build(events, link, T0.replace(hour=23))
+    assert link.is_symlink()
+    assert b"Winter webinar (new)" in (link / "feeds/all.ics").read_bytes()

@@ -188,7 +188,7 @@ def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[
     Raises :class:`~icalpub.errors.ExportError` for an unusable output folder; any failure
     while writing leaves the previous tree untouched and removes the partial one.
     """
-    out = Path(os.path.abspath(out))
+    out = Path(os.path.realpath(out))  # a symlinked web root: swap the folder it points to
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
