@@ -1,9 +1,13 @@
 """Loaded data + state file -> the site to publish: the one step ``serve``, ``build`` and
 ``check`` share, so they agree on every SEQUENCE, DTSTAMP and Last-Modified.
 
-Runs under the state file's lock: read what was published, decide (``tracking``), render
-(``site``), record the resources' ETags and Last-Modified, write the state back if it changed.
-Rendering inside the lock makes a second process wait rather than decide differently.
+Two short turns under the state file's lock, with the slow part (rendering) between them:
+
+1. read what was published, decide every event's SEQUENCE and timestamps (``tracking``),
+   save — from here on every process gives the same values for this version of the file;
+2. render (``site``) without the lock, so other workers are not held up for seconds;
+3. re-read the state, record each resource's ETag and Last-Modified (kept while the ETag is
+   the same, so a second process rendering the same bytes keeps the first one's time), save.
 """
 
 from __future__ import annotations
@@ -55,9 +59,15 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
     store = StateStore(Path(state_path))
     with store.transaction(write=write) as txn:
         outcome = reconcile(txn.state, data, now)
-        site = build_site(outcome.data, outcome.tracked)
-        modified = stamp_resources(outcome.state, {p: r.etag for p, r in site.resources.items()},
-                                   now)
         if write:
             txn.save(outcome.state)
+    site = build_site(outcome.data, outcome.tracked)
+    etags = {path: resource.etag for path, resource in site.resources.items()}
+    if not write:
+        modified = stamp_resources(outcome.state, etags, now)
+    else:
+        with store.transaction() as txn:
+            state = txn.state  # as saved above, or as a later process left it
+            modified = stamp_resources(state, etags, now)
+            txn.save(state)
     return Published(site, modified, outcome.changes, outcome.valid_until)
