@@ -118,3 +118,17 @@ def test_retention_end_is_exact(setup):
     assert b"summer-workshop@" in client.get("/feeds/all.ics").data
     clock.now = removed_at + timedelta(days=30)
     assert b"summer-workshop@" not in client.get("/feeds/all.ics").data
+
+
+def test_the_site_carries_the_tracked_values_for_later_rendering(setup):
+    """Resources rendered on demand from the snapshot (e.g. a filtered feed) must use the same
+    SEQUENCE/DTSTAMP as the published ones."""
+    from icalpub.render import render_feed
+
+    events, clock, client = setup
+    clock.advance(hours=1)
+    edit(events, "title: Winter webinar", "title: Winter webinar!")
+    client.get("/feeds/all.ics")
+    site = client.application.extensions["icalpub"].snapshot.site
+    assert site.tracked["winter-webinar"].sequence == 1
+    assert render_feed(site.feeds[0], site.data, site.tracked) == client.get("/feeds/all.ics").data

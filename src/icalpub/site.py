@@ -37,6 +37,9 @@ class Site:
     data: EventsData
     feeds: tuple[Feed, ...]
     resources: dict[str, Resource]
+    #: SEQUENCE/timestamps per event id the resources were rendered with; anything rendered
+    #: later from this site (e.g. a filtered feed) must pass them to render too.
+    tracked: Mapping[str, Tracked] = field(default_factory=dict)
 
     def get(self, path: str) -> Resource | None:
         return self.resources.get(path)
@@ -56,7 +59,7 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None) -
         for event in data.events
     ]
     resources.append(Resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
-    return Site(data, feeds, {r.path: r for r in resources})
+    return Site(data, feeds, {r.path: r for r in resources}, dict(tracked))
 
 
 def feeds_index(feeds: tuple[Feed, ...], data: EventsData) -> bytes:
