@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..model import Event, EventsData
 from ..select import Feed
 from .calendar import feed_calendar, invite_calendar
+from .jcal import JCAL_TYPE, calendar_to_jcal
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 
@@ -15,3 +16,8 @@ def render_feed(feed: Feed, data: EventsData) -> bytes:
 
 def render_invite(event: Event, data: EventsData) -> bytes:
     return invite_calendar(event, data).to_ical()
+
+
+def render_feed_jcal(feed: Feed, data: EventsData) -> bytes:
+    """The feed as jCal (RFC 7265), from the same components as :func:`render_feed`."""
+    return calendar_to_jcal(feed_calendar(feed, data))
