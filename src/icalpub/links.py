@@ -34,8 +34,8 @@ OUTLOOK_LIVE = "https://outlook.live.com"
 OUTLOOK_OFFICE = "https://outlook.office.com"
 #: Google truncates long template URLs; keep ``details`` near 1,000 characters.
 GOOGLE_DETAILS_MAX = 1000
-#: Outlook (and old browsers/proxies) fail on URLs much past 2,000 characters.
-OUTLOOK_URL_MAX = 2000
+#: Outlook (and old browsers, proxies, Google) fail on URLs much past 2,000 characters.
+URL_MAX = 2000
 ELLIPSIS = "…"
 
 
@@ -121,23 +121,31 @@ def _details_with_page(event: Event, data: EventsData, limit: int) -> str:
     return f"{cut(text, room)}\n\n{page}" if room else page
 
 
+def _fit(base: str, params: list[tuple[str, str]], name: str, event: Event, data: EventsData,
+         limit: int) -> str:
+    """``base`` + the query with a ``name`` text of at most ``limit`` characters, shrunk until
+    the whole URL is shorter than :data:`URL_MAX` (percent-encoding makes a character up to
+    nine bytes long, so the text shrinks in proportion)."""
+    while True:
+        url = base + _query([*params, (name, _details_with_page(event, data, limit))])
+        if len(url) < URL_MAX or limit <= 0:
+            return url
+        limit = min(limit - 1, int(limit * (URL_MAX - len(base) - 200) / len(url)))
+
+
 def google_event_link(event: Event, data: EventsData) -> str:
-    params = [
-        ("action", "TEMPLATE"),
-        ("text", event.title),
-        ("dates", google_dates(event)),
-        ("details", _details_with_page(event, data, GOOGLE_DETAILS_MAX)),
-    ]
+    """Google's event template; ``details`` near 1,000 characters and the URL < 2,000."""
+    params = [("action", "TEMPLATE"), ("text", event.title), ("dates", google_dates(event))]
     if event.location:
         params.append(("location", event.location))
     params.append(("ctz", event.timezone))
     if event.recurrence:
         params.append(("recur", f"RRULE:{event.recurrence}"))
-    return f"{GOOGLE_TEMPLATE}?{_query(params)}"
+    return _fit(f"{GOOGLE_TEMPLATE}?", params, "details", event, data, GOOGLE_DETAILS_MAX)
 
 
 def outlook_event_link(event: Event, data: EventsData, host: str = OUTLOOK_LIVE) -> str:
-    """Compose link; the body shrinks until the whole URL fits in :data:`OUTLOOK_URL_MAX`."""
+    """Outlook's compose deep link; the body shrinks until the URL is under 2,000."""
     params = [("rru", "addevent"), ("startdt", _outlook_time(event.start)),
               ("enddt", _outlook_time(event.end))]
     if event.all_day:
@@ -145,15 +153,7 @@ def outlook_event_link(event: Event, data: EventsData, host: str = OUTLOOK_LIVE)
     params.append(("subject", event.title))
     if event.location:
         params.append(("location", event.location))
-    base = f"{host}/calendar/0/action/compose?"
-    limit = OUTLOOK_URL_MAX
-    while True:
-        body = _details_with_page(event, data, limit)
-        url = base + _query([*params, ("body", body)])
-        if len(url) < OUTLOOK_URL_MAX or limit <= 0:
-            return url
-        # Percent-encoding makes each character up to 9 bytes long: shrink proportionally.
-        limit = min(limit - 1, int(limit * (OUTLOOK_URL_MAX - len(base) - 200) / len(url)))
+    return _fit(f"{host}/calendar/0/action/compose?", params, "body", event, data, URL_MAX)
 
 
 def event_links(event: Event, data: EventsData) -> EventLinks:

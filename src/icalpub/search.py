@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
+from urllib.parse import quote, urlencode
 
 from . import urls
 from .model import Event, EventsData
@@ -56,7 +57,6 @@ class Query:
         return out
 
     def query_string(self) -> str:
-        from urllib.parse import quote, urlencode
         return urlencode(self.params(), quote_via=quote)
 
 
@@ -76,7 +76,7 @@ def _day(value: str, name: str) -> date:
 def parse_query(args: Mapping[str, list[str]], data: EventsData) -> Query:
     """Normalise request arguments ({name: [values]}). Unknown topic or organiser slugs and
     malformed dates are errors (a typo must not silently give an empty feed)."""
-    text = " ".join(v.strip() for v in args.get("q", []) if v.strip())[:MAX_QUERY_LENGTH]
+    text = " ".join(" ".join(args.get("q", [])).split())[:MAX_QUERY_LENGTH]
     topics = sorted({v.strip() for v in args.get("topic", []) if v.strip()})
     organisers = sorted({v.strip() for v in args.get("organiser", []) if v.strip()})
     for name, slugs, known in (("topic", topics, data.topics),
