@@ -2,7 +2,8 @@
 // 1. events that are over move under "Past events" (the server does not know the time, so
 //    the same data always gives the same HTML);
 // 2. each date also shows the visitor's local time when their zone differs from the event's;
-// 3. feed address fields get a "Copy" button.
+// 3. feed address fields get a "Copy" button;
+// 4. empty search fields are left out of the URL.
 "use strict";
 
 function splitPast(now) {
@@ -68,8 +69,20 @@ function copyButtons() {
   });
 }
 
+// Leave empty fields out of the search URL, so it stays short and shareable.
+function cleanSearchForms() {
+  document.querySelectorAll("form.search").forEach(function (form) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input[name]").forEach(function (input) {
+        if ((input.type === "search" || input.type === "date") && !input.value) input.disabled = true;
+      });
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   splitPast(Date.now());
+  cleanSearchForms();
   localTimes();
   copyButtons();
 });
