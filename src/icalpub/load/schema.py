@@ -165,24 +165,23 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     if items is None:
         return None
     where = f"events[{index}]"
-    has_id = "id" in items
-    if has_id and not is_null(items["id"][1]):
-        event_id = reader.parse(items["id"][1], f"{where}.id", v.slug)
+    items = dict(items)
+    id_entry = items.pop("id", None)
+    event_id = None
+    if id_entry is None or is_null(id_entry[1]):
+        reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
+    else:
+        event_id = reader.parse(id_entry[1], f"{where}.id", v.slug)
         if event_id is not None:
             if event_id in seen_ids:
-                reader.error(items["id"][1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
+                reader.error(id_entry[1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
                              "already uses it); ids must be unique: rename one")
             else:
                 seen_ids[event_id] = index
             where = event_id
-        items = {k: val for k, val in items.items() if k != "id"}
-    else:
-        event_id = None
     fields = {k: f for k, f in EVENT.items() if k != "id"}
     before = len(reader.problems)
     found = read_fields(reader, node, where, fields, items)
-    if not has_id:
-        reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
     _check_references(reader, found, where, "organisers", organisers)
     _check_references(reader, found, where, "topics", topics)
 

@@ -143,6 +143,18 @@ def _observance(
     return component
 
 
+def _until(tail: _Transition) -> dt.datetime:
+    """UNTIL for a run ending at ``tail``: written in UTC, as RFC 5545 §3.3.10 demands.
+
+    dateutil (behind icalendar's ``to_tz()`` and vobject) compares UNTIL with the floating
+    local onset, ignoring the ``Z``; east of UTC the exact UTC instant is earlier than the
+    wall time, and those readers would drop the run's last onset. The later of the UTC instant
+    and the wall time read as UTC is still at or after the last onset and long before the next
+    one (a year later), so it is right for every reader.
+    """
+    return max(tail.utc, tail.local.replace(tzinfo=dt.UTC))
+
+
 def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
     """Build an RFC 5545 §3.6.5 VTIMEZONE for IANA zone ``key``.
 
@@ -151,9 +163,9 @@ def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
     Jan 1 of ``first.year - 1`` (so the first onset precedes every event, see
     the module docstring for ical.js) through Dec 31 of ``last.year + 1`` (or
     ``OPEN_END_YEAR``).  Yearly regular changes become one sub-component with
-    ``RRULE:FREQ=YEARLY;BYMONTH=..;BYDAY=..`` per run of years, ended by a
-    UTC ``UNTIL`` (required in UTC by §3.3.10 since DTSTART is floating) unless
-    the run lasts to the end of the covered range.  Irregular changes
+    ``RRULE:FREQ=YEARLY;BYMONTH=..;BYDAY=..`` per run of years, ended by an
+    ``UNTIL`` at the run's last onset (see ``_until``) -- in UTC, as §3.3.10 demands
+    inside STANDARD/DAYLIGHT -- unless the run lasts to the end of the covered range.  Irregular changes
     (fixed-date or lunar rules, one-off offset changes) each get a sub-component
     with just DTSTART: Outlook handles that, unlike long RDATE lists.
 
@@ -188,6 +200,6 @@ def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
             rrule = vRecur(FREQ="YEARLY", BYMONTH=head.local.month,
                            BYDAY=f"{nth}{_WEEKDAYS[head.local.weekday()]}")
             if tail.local.year < end_year:
-                rrule["UNTIL"] = tail.utc
+                rrule["UNTIL"] = _until(tail)
         vtimezone.add_component(_observance(head, rrule))
     return vtimezone

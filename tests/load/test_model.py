@@ -1,0 +1,75 @@
+"""What a valid file turns into: resolved, zone-aware times and normalised values."""
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from icalpub.load import load_events
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+UTC = ZoneInfo("UTC")
+
+
+def events():
+    return {e.id: e for e in load_events(FIXTURES / "minimal.yaml").events}
+
+
+def test_timed_event_is_aware_in_its_zone():
+    e = events()["winter-webinar"]
+    assert e.start == datetime(2021, 1, 19, 13, tzinfo=UTC)
+    assert e.end == datetime(2021, 1, 19, 15, tzinfo=UTC)
+    assert str(e.start.tzinfo) == "Europe/Brussels"
+    assert e.agenda == ("Welcome – Alice, ACME", "Panel – Bob, River")
+    assert e.contacts == ("Alice +32 2 123 45 67",)
+    assert e.description == "First paragraph.\n\nSecond paragraph."
+
+
+def test_duration_forms():
+    e = events()["summer-workshop"]
+    assert e.end - e.start == timedelta(hours=1, minutes=30)
+    assert e.start.utcoffset() == timedelta(hours=2)  # CEST in July
+
+
+def test_all_day_end_is_inclusive_in_yaml_and_exclusive_in_model():
+    e = events()["summer-school"]
+    assert (e.start, e.end, e.last_day) == (date(2021, 7, 5), date(2021, 7, 7), date(2021, 7, 6))
+    assert e.all_day
+
+
+def test_recurrence_is_normalised_and_spans_the_series():
+    e = events()["weekly-call"]
+    assert e.recurrence == "FREQ=WEEKLY;COUNT=6"
+    assert e.exclude == (datetime(2021, 3, 16, 10, tzinfo=ZoneInfo("Europe/Brussels")),)
+    assert e.span_end == date(2021, 4, 6)
+
+
+def test_until_is_rewritten_to_utc_for_timed_events(tmp_path):
+    path = tmp_path / "e.yaml"
+    path.write_text("calendar: {name: T, base_url: 'https://e.org', timezone: Europe/Brussels}\n"
+                    "events:\n- {id: a, title: A, start: '2021-01-05 10:00', duration: PT1H,"
+                    " recurrence: 'rrule:freq=weekly;until=20210126'}\n"
+                    "- {id: b, title: B, start: '2021-01-05 10:00', duration: PT1H,"
+                    " recurrence: FREQ=DAILY}\n")
+    a, b = load_events(path).events
+    assert a.recurrence == "FREQ=WEEKLY;UNTIL=20210126T225959Z"
+    assert a.span_end == date(2021, 1, 26)
+    assert b.span_end is None  # never ends
+
+
+def test_utc_zone_and_updated():
+    e = events()["utc-briefing"]
+    assert e.timezone == "UTC"
+    assert e.updated == datetime(2021, 5, 20, 8, tzinfo=UTC)
+
+
+def test_base_url_override_from_environment(monkeypatch):
+    monkeypatch.setenv("ICALPUB_BASE_URL", "https://other.example/cal/")
+    data = load_events(FIXTURES / "minimal.yaml")
+    assert data.calendar.base_url == "https://other.example/cal"
+    assert data.calendar.host == "other.example"
+
+
+def test_single_line_text_is_normalised():
+    e = {e.id: e for e in load_events(FIXTURES / "injection.yaml").events}["injection"]
+    assert e.title == "Title, with; specials \\ and BEGIN:VEVENT UID:injected"
+    assert "\r" not in e.description
