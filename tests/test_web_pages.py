@@ -171,3 +171,15 @@ def test_download_ics_link_serves_the_invite(rich_client):
     response = rich_client.get(href.removeprefix("https://events.example.org/calendar"))
     assert response.headers["Content-Disposition"] == 'attachment; filename="summer-school.ics"'
     assert list(parse_all(response.data)["ical"]) == ["summer-school@events.example.org"]
+
+
+def test_filtered_page_links_the_filtered_jcal(rich_client):
+    html = rich_client.get("/?topic=procurement").data.decode()
+    assert 'href="https://events.example.org/calendar/feeds/all.json?topic=procurement"' in html
+
+
+def test_head_on_a_query(rich_client):
+    get = rich_client.get("/feeds/all.ics?organiser=acme")
+    head = rich_client.head("/feeds/all.ics?organiser=acme")
+    assert head.status_code == 200 and head.data == b""
+    assert head.headers["ETag"] == get.headers["ETag"]

@@ -57,9 +57,9 @@ def feed_view(feed: Feed, data: EventsData) -> FeedView:
         title, page = data.organisers[feed.slug].name, urls.organiser_page_path(feed.slug)
     else:
         title, page = data.calendar.name, ""
-    path = feed.path
-    jcal = urls.jcal_path(path.split("?", 1)[0]) + (f"?{path.split('?', 1)[1]}" if "?" in path
-                                                       else "")
+    path = feed.path  # a filtered feed's path carries its query: keep it on the jCal link
+    file, sep, query = path.partition("?")
+    jcal = urls.jcal_path(file) + sep + query
     return FeedView(feed, title, subscribe_links(base, path, feed.name),
                     urls.absolute(base, jcal), urls.site_relative(base, page), len(feed.events))
 

@@ -7,6 +7,8 @@ calendars and pages.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 ALL_FEED = "feeds/all.ics"
 FEEDS_INDEX = "feeds.json"
 
@@ -64,6 +66,5 @@ def jcal_path(feed_path: str) -> str:
 def site_relative(base_url: str, path: str) -> str:
     """A root-relative link (``/events/x``, or ``/prefix/events/x`` when the site lives under
     a path): pages link to each other this way so they work on whatever host serves them."""
-    from urllib.parse import urlsplit
     prefix = urlsplit(base_url).path.rstrip("/")
     return f"{prefix}/{path.lstrip('/')}"

@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from . import urls
 from .live import LiveSite, Snapshot
-from .queries import query_resource
+from .queries import KINDS, query_resource
 from .search import PARAMS, QueryCache, QueryError, multidict, parse_query
 from .site import Resource
 
@@ -94,8 +94,8 @@ def serve_query(path: str) -> Response:
                         content_type="text/plain; charset=utf-8")
     if query.empty:
         return serve(path)
-    kind = {urls.INDEX_PAGE: "page", urls.ALL_FEED: "ics"}.get(path, "jcal")
-    resource = query_resource(current_app.extensions["icalpub.queries"], snapshot.site, kind, query)
+    resource = query_resource(current_app.extensions["icalpub.queries"], snapshot.site,
+                              KINDS[path], query)
     return respond(resource, snapshot)
 
 

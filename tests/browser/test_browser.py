@@ -87,7 +87,7 @@ def test_listing_search_event_and_download(context, live_server, artifacts, tmp_
     assert page.locator(".feed-box [data-button=webcal]").get_attribute("href") == filtered.webcal
     filtered_feed = context.request.get(filtered.https)
     assert list(parse_all(filtered_feed.body())["icalendar"]) == [
-        f"economie-circulaire@127.0.0.1"]
+        "economie-circulaire@127.0.0.1"]
 
     # Filters: a topic checkbox.
     page.goto(base_url + "/")

@@ -8,6 +8,7 @@ from .calendar import feed_calendar, invite_calendar
 from .jcal import JCAL_TYPE, calendar_to_jcal
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
+__all__ = ["CONTENT_TYPE", "JCAL_TYPE", "render_feed", "render_feed_jcal", "render_invite"]
 
 
 def render_feed(feed: Feed, data: EventsData) -> bytes:
