@@ -144,7 +144,9 @@ def event_view(event: Event, data: EventsData) -> EventView:
 
 def attendance_mode(location: str) -> str:
     """schema.org attendance mode guessed from the location text: "hybrid" or online words
-    together with a place -> Mixed; online words -> Online; otherwise Offline."""
+    together with a place -> Mixed; online words -> Online; a place -> Offline. No location
+    at all -> Online with the event's URL: Google requires a location, and a Place needs an
+    address we do not have."""
     folded = location.casefold()
     online = any(word in folded for word in ONLINE_WORDS)
     if "hybrid" in folded or (online and any(sep in folded for sep in (" and ", " + ", " & "))):
@@ -185,8 +187,6 @@ def json_ld(view: EventView, data: EventsData) -> dict:
         "organizer": organizers[0] if len(organizers) == 1 else organizers,
         "url": view.url,
         "description": view.description_text or event.title,
-        **({"eventSchedule": {"@type": "Schedule", "repeatFrequency": event.recurrence}}
-           if event.recurrence else {}),
     }
 
 
