@@ -5,10 +5,17 @@ from icalpub.site import build_site
 
 
 def test_every_resource_path(minimal_site):
+    feeds = ["feeds/all", "feeds/topics/circular", "feeds/topics/procurement",
+             "feeds/organisers/acme", "feeds/organisers/nobody", "feeds/organisers/river"]
+    events = [e.id for e in minimal_site.data.events]
     assert sorted(minimal_site.resources) == sorted([
-        "feeds/all.ics", "feeds/topics/circular.ics", "feeds/topics/procurement.ics",
-        "feeds/organisers/acme.ics", "feeds/organisers/nobody.ics", "feeds/organisers/river.ics",
-        "feeds.json", *(f"events/{e.id}.ics" for e in minimal_site.data.events)])
+        *(f"{feed}.ics" for feed in feeds), "feeds.json", *(f"events/{e}.ics" for e in events),
+        # issue 3: jCal twins, pages (directory/index.html, as static hosts serve them), assets
+        *(f"{feed}.json" for feed in feeds), "index.html", "static/style.css", "static/app.js",
+        *(f"events/{e}/index.html" for e in events),
+        "topics/circular/index.html", "topics/procurement/index.html",
+        "organisers/acme/index.html", "organisers/nobody/index.html",
+        "organisers/river/index.html"])
 
 
 def test_etag_is_a_digest_of_the_bytes(minimal_site):

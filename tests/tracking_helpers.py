@@ -67,3 +67,9 @@ def event_of(body: bytes, uid: str) -> icalendar.Event:
 
 def utc(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
+
+
+def url_of(resource_path: str) -> str:
+    """The URL path the app answers for a resource: pages are stored as ``<dir>/index.html``
+    and served at ``/<dir>/``."""
+    return "/" + resource_path.removesuffix("index.html")

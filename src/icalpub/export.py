@@ -76,7 +76,9 @@ def type_warnings(site: Site) -> tuple[str, ...]:
         name = file_for(path, res.content_type)
         expected = EXTENSION_TYPES.get(PurePosixPath(name).suffix)
         actual = res.content_type.split(";")[0].strip()
-        if expected != actual:
+        # a structured-syntax subtype (application/calendar+json for jCal) is still that syntax
+        if expected is None or (actual != expected and
+                                not actual.endswith("+" + expected.split("/")[1])):
             found.append(f"{name}: served by the app as {actual}, but a static server would "
                          f"send {expected or 'a guessed type'}; give the path a matching extension")
     return tuple(found)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from . import urls
 from .model import EventsData, Tracked
-from .render import CONTENT_TYPE, render_feed, render_invite
+from .pages import page_resources
+from .render import CONTENT_TYPE, JCAL_TYPE, render_feed, render_feed_jcal, render_invite
 from .select import Feed, all_feeds
 
 JSON_TYPE = "application/json"
@@ -59,6 +60,12 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None) -
         for event in data.events
     ]
     resources.append(Resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
+    # Issue 3: jCal twins of the feeds, and the HTML pages with their CSS and script.
+    resources += [Resource(urls.jcal_path(feed.path), render_feed_jcal(feed, data, tracked),
+                           JCAL_TYPE)
+                  for feed in feeds]
+    resources += [Resource(path, body, content_type)
+                  for path, body, content_type in page_resources(data, feeds)]
     return Site(data, feeds, {r.path: r for r in resources}, dict(tracked))
 
 

@@ -14,9 +14,17 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, request
 
 from . import urls
-from .live import LiveSite
+from .live import LiveSite, Snapshot
 from .publish import system_clock
-from .static import StaticTree
+from .queries import KINDS, query_resource
+from .search import PARAMS, QueryCache, QueryError, multidict, parse_query
+from .site import Resource
+from .static import StaticSnapshot, StaticTree
+
+#: Pages load only their own CSS and script; JSON-LD blocks are data, not script.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
+                           "img-src 'self' data:; form-action 'self'; base-uri 'none'; "
+                           "frame-ancestors 'none'")
 
 bp = Blueprint("icalpub", __name__)
 
@@ -33,7 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Raises :class:`~icalpub.errors.EventsFileError` when the file is invalid at start-up,
     :class:`~icalpub.errors.StateFileError` when the state file is corrupt.
     """
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # static files are site resources
     app.config.from_mapping(
         EVENTS_PATH=os.environ.get("ICALPUB_EVENTS", "events.yaml"),
         BASE_URL=None,
@@ -52,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             check_interval=app.config["RELOAD_INTERVAL"], state_path=app.config["STATE_PATH"],
             clock=app.config["CLOCK"],
         )
+    app.extensions["icalpub.queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
     app.register_blueprint(bp)
     return app
 
@@ -68,19 +77,89 @@ def serve(path: str) -> Response:
     resource = snapshot.get(path)
     if resource is None:
         return not_found()
+    return respond(resource, snapshot)
+
+
+def respond(resource: Resource, snapshot: Snapshot | StaticSnapshot) -> Response:
     response = Response(resource.body, content_type=resource.content_type)
     response.set_etag(resource.etag)
-    response.last_modified = snapshot.resource_modified(path)
+    # Per resource, from the state file; a filtered feed (path of its unfiltered feed) gets
+    # that feed's, which moves whenever any of its events changes.
+    response.last_modified = snapshot.resource_modified(resource.path)
     response.headers["Cache-Control"] = f"public, max-age={snapshot.max_age}"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if resource.content_type.startswith("text/html"):
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     if resource.download_name:
         response.headers["Content-Disposition"] = f'attachment; filename="{resource.download_name}"'
     return response.make_conditional(request)
 
 
+def serve_query(path: str) -> Response:
+    """``path`` filtered by the request's query parameters (search, topic, organiser, dates),
+    or the precomputed resource when there are none."""
+    snapshot = live_site().snapshot
+    if not any(name in request.args for name in PARAMS) or isinstance(snapshot, StaticSnapshot):
+        return serve(path)  # a built tree answers like a static server: no query support
+    try:
+        query = parse_query(multidict(request.args.items(multi=True)), snapshot.site.data)
+    except QueryError as exc:
+        return Response(f"Bad request: {exc}\n", status=400,
+                        content_type="text/plain; charset=utf-8")
+    if query.empty:
+        return serve(path)
+    resource = query_resource(current_app.extensions["icalpub.queries"], snapshot.site,
+                              KINDS[path], query)
+    return respond(resource, snapshot)
+
+
+@bp.get("/")
+def index() -> Response:
+    return serve_query(urls.INDEX_PAGE)
+
+
+@bp.get("/events/<event_id>")
+@bp.get("/events/<event_id>/")
+def event_page(event_id: str) -> Response:
+    return serve(urls.page_resource(urls.event_page_path(event_id)))
+
+
+@bp.get("/topics/<slug>")
+@bp.get("/topics/<slug>/")
+def topic_page(slug: str) -> Response:
+    return serve(urls.page_resource(urls.topic_page_path(slug)))
+
+
+@bp.get("/organisers/<slug>")
+@bp.get("/organisers/<slug>/")
+def organiser_page(slug: str) -> Response:
+    return serve(urls.page_resource(urls.organiser_page_path(slug)))
+
+
+@bp.get("/static/<name>")
+def static_file(name: str) -> Response:
+    return serve(f"static/{name}")
+
+
 @bp.get("/feeds/all.ics")
 def all_feed() -> Response:
-    return serve(urls.ALL_FEED)
+    return serve_query(urls.ALL_FEED)
+
+
+@bp.get("/feeds/all.json")
+def all_feed_jcal() -> Response:
+    return serve_query(urls.jcal_path(urls.ALL_FEED))
+
+
+@bp.get("/feeds/topics/<slug>.json")
+def topic_feed_jcal(slug: str) -> Response:
+    return serve(urls.jcal_path(urls.feed_path("topic", slug)))
+
+
+@bp.get("/feeds/organisers/<slug>.json")
+def organiser_feed_jcal(slug: str) -> Response:
+    return serve(urls.jcal_path(urls.feed_path("organiser", slug)))
 
 
 @bp.get("/feeds/topics/<slug>.ics")

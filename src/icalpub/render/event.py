@@ -4,6 +4,7 @@ Thunderbird and Evolution need to show it correctly and to recognise it again ne
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from zoneinfo import ZoneInfo
 
 from icalendar import Event as VEvent
@@ -11,6 +12,7 @@ from icalendar import vCalAddress, vRecur, vText
 
 from .. import urls
 from ..model import CalendarInfo, Event, EventsData, Tracked
+from ..richtext import render_markdown
 
 UTC = ZoneInfo("UTC")
 
@@ -54,7 +56,8 @@ def organizer(event: Event, data: EventsData) -> vCalAddress:
 def plain_description(event: Event, data: EventsData) -> str:
     """DESCRIPTION is plain text: the description, then agenda, organisers, registration and
     contact, so that a calendar showing only this field still tells the whole story."""
-    parts = [event.description] if event.description else []
+    description = render_markdown(event.description).text  # Markdown -> clean text
+    parts = [description] if description else []
     if event.agenda:
         parts.append("Agenda:\n" + "\n".join(f"• {line}" for line in event.agenda))
     if event.organisers:
@@ -65,6 +68,25 @@ def plain_description(event: Event, data: EventsData) -> str:
     if event.contacts:
         parts.append("Contact:\n" + "\n".join(event.contacts))
     return "\n\n".join(parts)
+
+
+def html_description(event: Event, data: EventsData) -> str:
+    """The same story as :func:`plain_description`, as sanitised HTML for
+    ``X-ALT-DESC;FMTTYPE=text/html`` (Outlook shows it instead of DESCRIPTION)."""
+    parts = [render_markdown(event.description).html] if event.description else []
+    if event.agenda:
+        items = "".join(f"<li>{escape(line)}</li>" for line in event.agenda)
+        parts.append(f"<p><strong>Agenda</strong></p><ul>{items}</ul>")
+    if event.organisers:
+        names = ", ".join(escape(data.organisers[slug].name) for slug in event.organisers)
+        parts.append(f"<p>Organised by: {names}</p>")
+    if event.registration_url:
+        link = escape(event.registration_url)
+        parts.append(f'<p>Register: <a href="{link}">{link}</a></p>')
+    if event.contacts:
+        parts.append("<p>Contact:<br>" + "<br>".join(escape(c) for c in event.contacts) + "</p>")
+    body = "".join(p for p in parts if p)
+    return f"<html><body>{body}</body></html>" if body else ""
 
 
 def event_url(event: Event, calendar: CalendarInfo) -> str:
@@ -99,6 +121,9 @@ def vevent(event: Event, data: EventsData, *, sequence: int = 0,
         last_modified=tracked.last_modified if tracked else event.updated,
         created=tracked.created if tracked else None,
     )
+    alt = html_description(event, data)
+    if alt:
+        component.add("X-ALT-DESC", vText(alt), parameters={"FMTTYPE": "text/html"})
     if event.recurrence:
         component.add("RRULE", vRecur.from_ical(event.recurrence))
     if event.exclude:
