@@ -317,6 +317,8 @@ def test_serve_static_answers_like_the_app(events, tmp_path):
                 "/events/%2e%2e%2fevents.yaml.ics", "/feeds/topics/nope.ics", "/events.state.json"):
         response = static.get(bad)
         assert response.status_code == 404, bad
+    # a built tree answers a query string like a static server: with the unfiltered file
+    assert static.get("/feeds/all.ics?q=winter").data == (out / "feeds/all.ics").read_bytes()
     # a new build is picked up
     edit(events, "title: Winter webinar", "title: Winter webinar (new)")
     build(events, out, clock.advance(hours=1))

@@ -132,3 +132,18 @@ def test_the_site_carries_the_tracked_values_for_later_rendering(setup):
     site = client.application.extensions["icalpub"].snapshot.site
     assert site.tracked["winter-webinar"].sequence == 1
     assert render_feed(site.feeds[0], site.data, site.tracked) == client.get("/feeds/all.ics").data
+
+
+def test_filtered_feeds_carry_the_tracked_values(setup):
+    events, clock, client = setup
+    client.get("/feeds/all.ics")
+    clock.advance(hours=3)
+    edit(events, "title: Winter webinar", "title: Winter webinar!")
+    full = event_of(client.get("/feeds/all.ics").data, UID)
+    for url in ("/feeds/all.ics?q=winter", "/feeds/all.ics?topic=circular"):
+        filtered = event_of(client.get(url).data, UID)
+        assert filtered.to_ical() == full.to_ical(), url
+        assert filtered["SEQUENCE"] == 1
+    jcal = client.get("/feeds/all.json?q=winter").get_json()
+    [vevent] = [c for c in jcal[2] if c[0] == "vevent"]
+    assert ["sequence", {}, "integer", 1] in vevent[1]
