@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -354,7 +355,7 @@ def test_pages_and_odd_types_are_written_where_static_servers_find_them(events, 
              "events/summer-school": Resource("events/summer-school", b"<!doctype html>",
                                               "text/html; charset=utf-8"),
              "feeds/all.xml": Resource("feeds/all.xml", b"{}", "application/json")}
-    site = type(result.site)(result.site.data, result.site.feeds, {**result.site.resources, **extra})
+    site = dataclasses.replace(result.site, resources={**result.site.resources, **extra})
     modified = {**result.modified, **{p: T0 for p in extra}}
     report = export(site, modified, tmp_path / "public")
     files = tree(tmp_path / "public")

@@ -123,15 +123,13 @@ def test_retention_end_is_exact(setup):
 def test_the_site_carries_the_tracked_values_for_later_rendering(setup):
     """Resources rendered on demand from the snapshot (e.g. a filtered feed) must use the same
     SEQUENCE/DTSTAMP as the published ones."""
-    from icalpub.render import render_feed
-
     events, clock, client = setup
     clock.advance(hours=1)
     edit(events, "title: Winter webinar", "title: Winter webinar!")
     client.get("/feeds/all.ics")
     site = client.application.extensions["icalpub"].snapshot.site
     assert site.tracked["winter-webinar"].sequence == 1
-    assert render_feed(site.feeds[0], site.data, site.tracked) == client.get("/feeds/all.ics").data
+    assert site.renderer.feed(site.feeds[0]) == client.get("/feeds/all.ics").data
 
 
 def test_filtered_feeds_carry_the_tracked_values(setup):

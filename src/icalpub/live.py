@@ -115,7 +115,8 @@ class LiveSite:
 
     def _load(self, previous: Snapshot | None) -> Snapshot:
         data = load_events(self.path, base_url=self.base_url)
-        result = publish(data, self.state_path, now=self.clock())
+        result = publish(data, self.state_path, now=self.clock(),
+                         previous=previous.site if previous is not None else None)
         for change in result.changes:
             log.info("%s", change)
         return Snapshot(result.site, result.modified, result.valid_until)

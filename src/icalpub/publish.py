@@ -50,9 +50,11 @@ class Published:
 
 
 def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: datetime,
-            write: bool = True) -> Published:
+            write: bool = True, previous: Site | None = None) -> Published:
     """Decide, render and (unless ``write`` is False, as for ``check``) save the state.
 
+    ``previous`` (the site a server published before) lends its rendered components, so
+    only what changed is rendered again.
     Raises :class:`~icalpub.errors.StateFileError` for a corrupt or unwritable state file.
     """
     now = now.astimezone(timezone.utc).replace(microsecond=0)
@@ -61,7 +63,7 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
         outcome = reconcile(txn.state, data, now)
         if write:
             txn.save(outcome.state)
-    site = build_site(outcome.data, outcome.tracked)
+    site = build_site(outcome.data, outcome.tracked, previous)
     etags = {path: resource.etag for path, resource in site.resources.items()}
     if not write:
         modified = stamp_resources(outcome.state, etags, now)

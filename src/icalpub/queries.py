@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from . import urls
 from .pages import HTML_TYPE, search_page
-from .render import CONTENT_TYPE, JCAL_TYPE, render_feed, render_feed_jcal
+from .render import CONTENT_TYPE, JCAL_TYPE
 from .search import Query, QueryCache, query_feed
 from .site import Resource, Site
 
@@ -24,10 +24,10 @@ def compute(site: Site, kind: str, query: Query) -> Resource:
         return Resource(urls.INDEX_PAGE, search_page(data, site.feeds, query), HTML_TYPE)
     feed = query_feed(data, query)
     if kind == "ics":
-        return Resource(feed.path, render_feed(feed, data, site.tracked), CONTENT_TYPE)
+        return Resource(feed.path, site.renderer.feed(feed), CONTENT_TYPE)
     if kind == "jcal":
         return Resource(urls.jcal_path(urls.ALL_FEED) + f"?{query.query_string()}",
-                        render_feed_jcal(feed, data, site.tracked), JCAL_TYPE)
+                        site.renderer.feed_jcal(feed), JCAL_TYPE)
     raise ValueError(f"unknown query response kind {kind!r}")
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 
-from icalendar import Calendar, vText
+from icalendar import Calendar, Component, vText
 
 JCAL_TYPE = "application/calendar+json; charset=utf-8"
 
 
-def _plain_parameters(cal: Calendar) -> None:
+def plain_parameters(cal: Component) -> None:
     """icalendar 7.3's ``Parameters.to_jcal`` calls ``value.to_jcal()`` on ``vText`` parameter
     values without the ``name`` argument that method requires (TypeError). ``render`` sets
     ``CN`` as a ``vText``; a ``str`` writes the same .ics bytes, so convert before to_jcal."""
@@ -29,6 +29,6 @@ def _plain_parameters(cal: Calendar) -> None:
 
 
 def calendar_to_jcal(cal: Calendar) -> bytes:
-    """Pretty, stable JSON (UTF-8, a final newline) so the file diffs well and its ETag holds."""
-    _plain_parameters(cal)
-    return (json.dumps(cal.to_jcal(), indent=1, ensure_ascii=False) + "\n").encode()
+    """Compact, stable JSON (UTF-8, a final newline), as ``Renderer`` assembles it from parts."""
+    plain_parameters(cal)
+    return (json.dumps(cal.to_jcal(), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
