@@ -42,9 +42,10 @@ def expected_files(events: Path) -> list[str]:
     return sorted([*build_site(load_events(events)).resources, "manifest.json"])
 
 
-def tree(root: Path) -> dict[str, bytes]:
+def tree(root: Path, *, gz: bool = False) -> dict[str, bytes]:
+    """The files of a built tree; without the precompressed ``.gz`` siblings unless ``gz``."""
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and (gz or p.suffix != ".gz")}
 
 
 def build(events: Path, out: Path, when: datetime = T0):
@@ -69,8 +70,9 @@ def test_build_writes_the_web_root(events, tmp_path):
     files = sorted(tree(tmp_path / "public"))
     assert set(CALENDAR_FILES) <= set(files)
     assert files == expected_files(events)
+    written = len(tree(tmp_path / "public", gz=True))
     assert result.output.splitlines()[-1] == \
-        f"{tmp_path / 'public'}/: {len(files)} files written, 0 unchanged, 0 removed"
+        f"{tmp_path / 'public'}/: {written} files written, 0 unchanged, 0 removed"
     assert sorted(p.name for p in tmp_path.iterdir()) == \
         [".events.state.json.lock", ".public.lock", "events.state.json", "events.yaml", "public"]
 
@@ -135,14 +137,14 @@ def test_rebuild_rewrites_only_changed_files(events, tmp_path):
     build(events, out)
     before = {p: (out / p).stat() for p in tree(out)}
     report = build(events, out, T0.replace(hour=18))[1]
-    assert report.written == () and len(report.unchanged) == len(before)
+    assert report.written == () and len(report.unchanged) == len(tree(out, gz=True))
     for path, st in before.items():
         assert (out / path).stat().st_ino == st.st_ino, path
 
     edit(events, "title: Summer school (all day)", "title: Summer school (all days)")
     report = build(events, out, T0.replace(hour=19))[1]
     mentions = {p for p, body in tree(out).items() if b"Summer school (all days)" in body}
-    assert set(report.written) == mentions | {"manifest.json"}
+    assert {w for w in report.written if not w.endswith(".gz")} == mentions | {"manifest.json"}
     assert {"events/summer-school.ics", "feeds/all.ics", "feeds/organisers/nobody.ics"} <= mentions
     assert "feeds/topics/circular.ics" not in mentions
     for path, st in before.items():
@@ -378,3 +380,15 @@ def test_a_symlinked_web_root_keeps_its_link(events, tmp_path):
     build(events, link, T0.replace(hour=23))
     assert link.is_symlink()
     assert b"Winter webinar (new)" in (link / "feeds/all.ics").read_bytes()
+
+
+def test_compressible_files_have_gz_siblings_for_gzip_static(events, tmp_path):
+    import gzip
+
+    build(events, tmp_path / "public")
+    plain, everything = tree(tmp_path / "public"), tree(tmp_path / "public", gz=True)
+    siblings = {name[:-3] for name in everything if name.endswith(".gz")}
+    assert {"feeds/all.ics", "feeds.json", "index.html", "events/winter-webinar.ics"} <= siblings
+    assert siblings <= set(plain)
+    for name in siblings:
+        assert gzip.decompress(everything[name + ".gz"]) == plain[name], name

@@ -47,3 +47,11 @@ def test_every_calendar_resource_reads_back_as_the_model_says(minimal_site, seed
             for parser, events in parse_all(site.get(path).body).items():
                 got = {uid.split("@")[0]: (e.start, e.end) for uid, e in events.items()}
                 assert got == {m: model[m] for m in members}, (path, parser)
+
+
+def test_gzipped_bytes_are_deterministic(minimal_site):
+    import gzip
+
+    resource = minimal_site.get("feeds/all.ics")
+    assert resource.compressible and gzip.decompress(resource.gzipped) == resource.body
+    assert build_site(minimal_site.data).get("feeds/all.ics").gzipped == resource.gzipped

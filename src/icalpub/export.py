@@ -205,6 +205,8 @@ def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[
             written, unchanged = [], []
             bodies = {file_for(p, r.content_type): (r.body, modified[p])
                       for p, r in site.resources.items()}
+            bodies.update({file_for(p, r.content_type) + ".gz": (r.gzipped, modified[p])
+                           for p, r in site.resources.items() if r.compressible})
             bodies[MANIFEST] = (manifest(site, modified), max(modified.values(), default=None))
             for name, (body, when) in sorted(bodies.items()):
                 old, target = out / name, tmp / name

@@ -7,6 +7,8 @@ Frozen-Flask writes what the app returns).
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import json
 from collections.abc import Mapping
@@ -19,6 +21,9 @@ from .render import CONTENT_TYPE, JCAL_TYPE, Renderer
 from .select import Feed, all_feeds
 
 JSON_TYPE = "application/json"
+#: Content types worth compressing (text), and the size below which gzip does not pay.
+COMPRESSIBLE = ("text/", "application/json", "application/calendar+json")
+GZIP_MIN_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,17 @@ class Resource:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "etag", hashlib.sha256(self.body).hexdigest()[:32])
+
+    @property
+    def compressible(self) -> bool:
+        return self.content_type.startswith(COMPRESSIBLE) and len(self.body) >= GZIP_MIN_SIZE
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        """The body gzip-compressed once, deterministically (no name, mtime 0): served with
+        ``Content-Encoding: gzip`` and written as the ``.gz`` sibling nginx's gzip_static
+        sends, so neither compresses per request."""
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
 
 
 @dataclass(frozen=True)

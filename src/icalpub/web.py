@@ -81,8 +81,16 @@ def serve(path: str) -> Response:
 
 
 def respond(resource: Resource, snapshot: Snapshot | StaticSnapshot) -> Response:
-    response = Response(resource.body, content_type=resource.content_type)
-    response.set_etag(resource.etag)
+    gzipped = resource.compressible and request.accept_encodings["gzip"] > 0
+    response = Response(resource.gzipped if gzipped else resource.body,
+                        content_type=resource.content_type)
+    if resource.compressible:
+        response.vary.add("Accept-Encoding")
+    if gzipped:  # precompressed once per resource; a strong ETag names one representation
+        response.content_encoding = "gzip"
+        response.set_etag(resource.etag + "-gz")
+    else:
+        response.set_etag(resource.etag)
     # Per resource, from the state file; a filtered feed (path of its unfiltered feed) gets
     # that feed's, which moves whenever any of its events changes.
     response.last_modified = snapshot.resource_modified(resource.path)
