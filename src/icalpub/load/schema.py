@@ -81,6 +81,18 @@ SCHEMA: dict[str, dict[str, Field]] = {
 Values = dict[str, tuple[Any, yaml.Node]]
 
 
+def declared_ids(reader: Reader, events: list[yaml.Node]) -> dict[str, int]:
+    """Every valid id in ``events:`` and the index of its first use (no errors reported)."""
+    ids: dict[str, int] = {}
+    for index, node in enumerate(events):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == "id" \
+                        and isinstance(value, yaml.ScalarNode) and v.SLUG.match(value.value):
+                    ids.setdefault(value.value, index)
+    return ids
+
+
 def read_fields(reader: Reader, node: yaml.Node, where: str, fields: dict[str, Field],
                 items: dict[str, tuple[yaml.Node, yaml.Node]] | None = None) -> Values:
     """Parse a mapping against its declared fields; every problem goes to ``reader``."""
@@ -159,15 +171,16 @@ def build_named(reader: Reader, node: yaml.Node | None, section: str, fields: di
 
 def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarInfo | None,
                 organisers: dict[str, Organiser] | None, topics: dict[str, Topic] | None,
-                seen_ids: dict[str, int]) -> Event | None:
-    """One item of ``events:``, with every cross-field rule checked."""
+                seen_ids: dict[str, int], declared_ids: dict[str, int] | None = None) -> Event | None:
+    """One item of ``events:``, with every cross-field rule checked. ``declared_ids``: every
+    valid id in the file and its index, to explain ids that differ only in case."""
     items = reader.mapping(node, f"events[{index}]")
     if items is None:
         return None
     where = f"events[{index}]"
     has_id = "id" in items
     if has_id and not is_null(items["id"][1]):
-        event_id = reader.parse(items["id"][1], f"{where}.id", v.slug)
+        event_id = reader.parse(items["id"][1], f"{where}.id", _event_id(declared_ids if declared_ids is not None else seen_ids))
         if event_id is not None:
             if event_id in seen_ids:
                 reader.error(items["id"][1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
@@ -217,6 +230,27 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     )
 
 
+def _event_id(ids: dict[str, int]) -> Callable[[yaml.Node], str]:
+    """The id parser, with a better message for the classic mistake of capitals: ``Webinar``
+    is not a slug, and if ``webinar`` is taken the two would be one URL on a case-insensitive
+    disk or CDN, so say that too."""
+    def parse(node: yaml.Node) -> str:
+        try:
+            return v.slug(node)
+        except Invalid as exc:
+            raw = node.value if isinstance(node, yaml.ScalarNode) else ""
+            lower = raw.lower()
+            if raw == lower or not v.SLUG.match(lower):
+                raise
+            if lower in ids:
+                raise Invalid(f"{raw!r} differs only in case from the id of "
+                              f"events[{ids[lower]}] ({lower!r}); ids are lower-case and "
+                              "unique (they make URLs and UIDs): choose another id") from None
+            raise Invalid(f"{raw!r} has capitals; ids are lower-case (they make URLs and UIDs): "
+                          f"write {lower!r}") from None
+    return parse
+
+
 class _Located(Exception):
     def __init__(self, node: yaml.Node, where: str, message: str):
         super().__init__(message)
@@ -263,7 +297,8 @@ def _resolve_times(found: Values, zone: str, where: str):
             raise _Located(start_node, where, "missing `end` or `duration`; add one, e.g. "
                            "`duration: PT1H`")
         if end - start > v.MAX_DURATION:
-            raise _Located(end_node or duration_node, f"{where}.end", "the event lasts more than a "
+            raise _Located(end_node or duration_node, f"{where}.{'end' if end_node else 'duration'}",
+                           "the event lasts more than a "
                            "year; check the dates (use `recurrence` for a series)")
 
     last_day = end - timedelta(days=1) if all_day else (end - timedelta(microseconds=1)).date()
@@ -273,9 +308,9 @@ def _resolve_times(found: Values, zone: str, where: str):
         raw_rule, rule_node = found["recurrence"]
         try:
             rule_text, rule = rrules.parse_rule(raw_rule, start_raw, zone)
+            last = rrules.last_occurrence(rule)
         except Invalid as exc:
             raise _Located(rule_node, f"{where}.recurrence", exc.message) from None
-        last = rrules.last_occurrence(rule)
         span_end = None if last is None else last.date() + (last_day - start_day)
         exclude = _resolve_exclude(found.get("exclude"), rule, start_raw, zone, where)
     elif "exclude" in found:
