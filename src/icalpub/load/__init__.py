@@ -18,6 +18,9 @@ from .schema import (ORGANISER, TOP, TOPIC, build_calendar, build_event, build_n
 from .yamlfile import Reader, describe, read_nodes
 
 BASE_URL_ENV = "ICALPUB_BASE_URL"
+#: Rendering costs about 5 ms per event (its invite and the feeds it is in), so this bounds
+#: a load or reload to a few seconds of one worker's time.
+MAX_EVENTS = 1_000
 
 
 def load_events(path: str | os.PathLike[str], *, base_url: str | None = None) -> EventsData:
@@ -58,6 +61,10 @@ def load_events(path: str | os.PathLike[str], *, base_url: str | None = None) ->
     else:
         seen: dict[str, int] = {}
         nodes = reader.sequence(events_node, "events") or []
+        if len(nodes) > MAX_EVENTS:
+            reader.error(events_node, "events", f"{len(nodes):,} events; a file holds at most "
+                         f"{MAX_EVENTS:,} (move past events to an archive file)")
+            nodes = []
         ids = declared_ids(reader, nodes)
         for index, node in enumerate(nodes):
             event = build_event(reader, index, node, calendar, organisers, topics, seen, ids)

@@ -97,7 +97,9 @@ def read_fields(reader: Reader, node: yaml.Node, where: str, fields: dict[str, F
                 items: dict[str, tuple[yaml.Node, yaml.Node]] | None = None) -> Values:
     """Parse a mapping against its declared fields; every problem goes to ``reader``."""
     if items is None:
-        items = reader.mapping(node, where) or {}
+        items = reader.mapping(node, where)
+        if items is None:  # already reported; "missing key" errors would only be noise
+            return {}
     found: Values = {}
     for key, (key_node, value_node) in items.items():
         path = f"{where}.{key}"
@@ -200,7 +202,8 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     _check_references(reader, found, where, "topics", topics)
 
     zone = _get(found, "timezone", None) or (calendar.timezone if calendar else None)
-    if "start" in found and zone is None and calendar is not None:
+    zone_given = "timezone" in items or any(p.where == "calendar.timezone" for p in reader.problems)
+    if "start" in found and zone is None and calendar is not None and not zone_given:
         reader.error(found["start"][1], f"{where}.start", "no time zone: add `timezone:` to the "
                      "event or a default `timezone:` to the calendar section")
     if event_id is None or "start" not in found or "title" not in found or zone is None \
@@ -209,7 +212,8 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     try:
         times = _resolve_times(found, zone, where)
     except _Located as exc:
-        reader.error(exc.node, exc.where, exc.message)
+        for located in (exc, *exc.more):
+            reader.error(located.node, located.where, located.message)
         return None
     start, end, rule_text, exclude, span_end = times
     updated = found.get("updated")
@@ -252,9 +256,11 @@ def _event_id(ids: dict[str, int]) -> Callable[[yaml.Node], str]:
 
 
 class _Located(Exception):
-    def __init__(self, node: yaml.Node, where: str, message: str):
+    def __init__(self, node: yaml.Node, where: str, message: str,
+                 more: tuple["_Located", ...] = ()):
         super().__init__(message)
         self.node, self.where, self.message = node, where, message
+        self.more = more  # further problems of the same kind, reported together
 
 
 def _resolve_times(found: Values, zone: str, where: str):
@@ -325,6 +331,7 @@ def _resolve_exclude(entry, rule, start_raw, zone, where):
     values, node = entry
     nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
     result = []
+    problems: list[_Located] = []
     for i, (value, value_node) in enumerate(zip(values, nodes)):
         path = f"{where}.exclude[{i}]"
         if isinstance(start_raw, datetime):
@@ -337,9 +344,13 @@ def _resolve_exclude(entry, rule, start_raw, zone, where):
         try:
             rrules.check_excluded(rule, value)
         except Invalid as exc:
-            raise _Located(value_node, path, exc.message) from None
+            problems.append(_Located(value_node, path, exc.message))
+            continue
         result.append(_resolve_local(value, zone, value_node, path)
                       if isinstance(start_raw, datetime) else value.date())
+    if problems:
+        raise _Located(problems[0].node, problems[0].where, problems[0].message,
+                       more=tuple(problems[1:]))
     return tuple(result)
 
 

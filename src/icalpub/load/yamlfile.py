@@ -36,7 +36,7 @@ MAX_NODES = 1_000_000
 #: Largest events file read. A hand-edited calendar of a few hundred events is well under
 #: 1 MB; refusing larger files keeps a mistaken (or hostile) 50 MB file from holding a server
 #: worker for minutes and hundreds of MB while it is parsed and rendered.
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = 1024 * 1024
 
 
 class Invalid(Exception):
@@ -65,7 +65,7 @@ def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
     if len(raw) > MAX_FILE_BYTES:
         size = _size(path, len(raw))
         raise _file_error(display_name, f"is {size / 2**20:.1f} MB; events files are limited to "
-                          f"{MAX_FILE_BYTES // 2**20} MB (split old events out, or check that "
+                          f"{MAX_FILE_BYTES / 2**20:g} MB (split old events out, or check that "
                           "this is the right file)")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise EventsFileError([Problem(display_name, 1, 1, "file", "is UTF-16 (it starts with a "
