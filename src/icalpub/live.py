@@ -3,6 +3,12 @@
 A server must keep answering while an editor saves a half-written or broken events.yaml: the
 new file is only swapped in once it loads cleanly; until then the last good site stays, and
 the problems are logged once per version of the file.
+
+A half-written file can also be *valid*: an editor that truncates the file and writes it in
+two chunks leaves, between them, a shorter file that may end exactly after an event. Serving
+it would drop events from every subscriber's calendar until the next poll. So a version is
+only read once it has not been modified for ``settle`` seconds, and a read during which the
+file changed (its identity, size or mtime moved) is thrown away and retried.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from .site import Site, build_site
 
 log = logging.getLogger("icalpub")
 _ONE_SECOND = timedelta(seconds=1)
+_NEVER = ("never",)  # a signature no file has: nothing has failed yet
 
 
 @dataclass(frozen=True)
@@ -43,18 +50,21 @@ def _signature(path: Path) -> tuple | None:
 class LiveSite:
     """Holds the current :class:`Snapshot` and reloads it when the file changes.
 
-    ``check_interval`` bounds how often the file is stat-ed (0: on every request).
+    ``check_interval`` bounds how often the file is stat-ed (0: on every request);
+    ``settle`` is how long a new version must stay unmodified before it is read.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, base_url: str | None = None,
-                 check_interval: float = 1.0):
+                 check_interval: float = 1.0, settle: float = 0.5):
         self.path = Path(path)
         self.base_url = base_url
         self.check_interval = check_interval
+        self.settle = settle
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._signature = _signature(self.path)
-        self._failed_signature: tuple | None = None
+        # None is a real signature (the file is missing), so "nothing failed" is _NEVER.
+        self._failed_signature: tuple | None = _NEVER
         # Start-up with a bad file raises: better no server than a half-working one.
         self._snapshot = self._load(previous=None)
 
@@ -65,20 +75,35 @@ class LiveSite:
         if now - self._checked_at >= self.check_interval:
             self._checked_at = now
             signature = _signature(self.path)
-            if signature != self._signature and signature != self._failed_signature:
+            if signature != self._signature and signature != self._failed_signature \
+                    and self._settled(signature):
                 with self._lock:
                     if signature != self._signature:
                         self._reload(signature)
         return self._snapshot
 
+    def _settled(self, signature: tuple | None) -> bool:
+        """Whether the file has been left alone for ``settle`` seconds (a missing file is
+        final at once). An mtime in the future (clock skew, ``touch -d``) cannot be judged and
+        counts as settled."""
+        if signature is None:
+            return True
+        age = time.time() - signature[2] / 1e9
+        return age >= self.settle or age < 0
+
     def _reload(self, signature: tuple | None) -> None:
         try:
-            self._snapshot = self._load(previous=self._snapshot)
+            snapshot = self._load(previous=self._snapshot)
         except EventsFileError as exc:
+            if _signature(self.path) != signature:
+                return  # rewritten while being read: judge the next version instead
             self._failed_signature = signature
-            log.error("%s is invalid; still serving the last good version (%s).\n%s",
+            log.error("%s was not loaded; still serving the last good version (%s).\n%s",
                       self.path, exc.summary(), exc)
             return
+        if _signature(self.path) != signature:
+            return  # rewritten while being read: these bytes may be a mix of two versions
+        self._snapshot = snapshot
         self._signature = signature
         self._failed_signature = None
         log.info("reloaded %s: %d events", self.path, len(self._snapshot.site.data.events))

@@ -24,7 +24,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Config: ``EVENTS_PATH`` (default ``$ICALPUB_EVENTS`` or ``events.yaml``), ``BASE_URL``
     (default ``$ICALPUB_BASE_URL`` or the file's ``calendar.base_url``), ``RELOAD_INTERVAL``
-    (seconds between checks of the file for changes, default 1).
+    (seconds between checks of the file for changes, default 1), ``RELOAD_SETTLE`` (seconds a
+    new version must stay unmodified before it is read, default 0.5: see ``live``).
     Raises :class:`~icalpub.errors.EventsFileError` when the file is invalid at start-up.
     """
     app = Flask(__name__)
@@ -32,12 +33,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         EVENTS_PATH=os.environ.get("ICALPUB_EVENTS", "events.yaml"),
         BASE_URL=None,
         RELOAD_INTERVAL=1.0,
+        RELOAD_SETTLE=0.5,
     )
     if test_config:
         app.config.update(test_config)
     app.extensions["icalpub"] = LiveSite(
         app.config["EVENTS_PATH"], base_url=app.config["BASE_URL"],
-        check_interval=app.config["RELOAD_INTERVAL"],
+        check_interval=app.config["RELOAD_INTERVAL"], settle=app.config["RELOAD_SETTLE"],
     )
     app.register_blueprint(bp)
     return app
@@ -59,7 +61,6 @@ def serve(path: str) -> Response:
     response.last_modified = snapshot.last_modified
     refresh = int(snapshot.site.data.calendar.refresh.total_seconds())
     response.headers["Cache-Control"] = f"public, max-age={refresh}"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     if resource.download_name:
         response.headers["Content-Disposition"] = f'attachment; filename="{resource.download_name}"'
     return response.make_conditional(request)
@@ -88,6 +89,14 @@ def invite(event_id: str) -> Response:
 @bp.get("/feeds.json")
 def feeds_index() -> Response:
     return serve(urls.FEEDS_INDEX)
+
+
+@bp.after_app_request
+def no_sniffing(response: Response) -> Response:
+    """Every response, errors included, is what its Content-Type says: a browser must not
+    guess HTML out of a 404 body or a feed (OWASP secure headers)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.app_errorhandler(404)
