@@ -1,9 +1,13 @@
-"""Gunicorn entry point that fails like ``icalpub check``: ``gunicorn 'icalpub.wsgi:app()'``.
+"""Gunicorn entry point that fails like ``icalpub check``:
+``gunicorn --preload 'icalpub.wsgi:app()'``.
 
 ``gunicorn 'icalpub.web:create_app()'`` also refuses to start with a bad events file, but
 gunicorn shows the :class:`~icalpub.errors.EventsFileError` as a traceback. Here a worker
 prints the problems, one per line, and exits with gunicorn's "worker failed to boot" status,
-on which the master stops instead of respawning workers: no half-working server.
+on which the master stops instead of respawning workers: no half-working server. With
+``--preload`` the app is built once in the master, before it listens, so a bad file stops
+gunicorn before any worker exists (and avoids a gunicorn 27 race when several workers fail
+to boot at once; see tests/reliability/test_startup.py).
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_command(app: str, port: int, workers: int = 2) -> list[str]:
+def gunicorn_command(app: str, port: int, workers: int = 2, preload: bool = False) -> list[str]:
     command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-               "--graceful-timeout", "2", app]
+               "--graceful-timeout", "2", *(["--preload"] if preload else []), app]
     if int(gunicorn.__version__.split(".")[0]) >= 27:  # its control socket is shared per user
         command.insert(1, "--no-control-socket")
     return command
