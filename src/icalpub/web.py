@@ -29,6 +29,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Raises :class:`~icalpub.errors.EventsFileError` when the file is invalid at start-up.
     """
     app = Flask(__name__)
+    # Werkzeug answers "/feeds//all.ics" with a 308 to an absolute URL built from the Host
+    # header; a cache in front would then serve an attacker's Host to everyone. Odd paths are
+    # plain 404s instead.
+    app.url_map.merge_slashes = False
     app.config.from_mapping(
         EVENTS_PATH=os.environ.get("ICALPUB_EVENTS", "events.yaml"),
         BASE_URL=None,
