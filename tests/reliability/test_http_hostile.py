@@ -8,6 +8,7 @@ reflected into a response header.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from urllib.parse import quote
@@ -24,7 +25,9 @@ HOSTILE = ["..", "%2e%2e", "%2E%2E%2F", "..%2f..%2f", "%2f", "%00", "\x00", "%ff
            "/", "//", "\\..\\", "events.yaml", "../events.yaml", "../secret.txt", "%252e%252e",
            "ü", "\u202e", "🎉", "a" * 5000, "CON", "*", "?", "#", ";", ".ics", "\r\nX-A: b",
            "%0d%0aSet-Cookie: a=b", "..;/", "~", "$HOME", "{slug}", "<script>"]
-SETTINGS = settings(max_examples=150, deadline=None,
+#: ICALPUB_EXAMPLES=2000 for a longer campaign; the default keeps the suite fast.
+EXAMPLES = int(os.environ.get("ICALPUB_EXAMPLES", 150))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

@@ -168,6 +168,11 @@ def build_named(reader: Reader, node: yaml.Node | None, section: str, fields: di
         found = read_fields(reader, value_node, where, fields)
         if reader.parse(key_node, where, v.slug) is not None and "name" in found:
             result[key] = make(slug=key, **{k: val for k, (val, _n) in found.items()})
+        else:
+            # Declared but invalid (already reported): references to it are not "unknown",
+            # which would send the editor looking for a missing definition. A file with a
+            # problem never becomes EventsData, so the None is never seen downstream.
+            result[key] = None
     return result
 
 
