@@ -46,3 +46,16 @@ class EventsFileError(Exception):
     def summary(self) -> str:
         n = len(self.problems)
         return f"{n} problem{'s' if n != 1 else ''} in {self.problems[0].file}" if n else "no problems"
+
+
+class StateFileError(Exception):
+    """The state file (``events.state.json``) cannot be read, parsed or written.
+
+    Never answered by silently starting afresh: resetting the file would send every event
+    with SEQUENCE 0 again, which calendars that already hold a higher one ignore. The message
+    names the file and what to do.
+    """
+
+
+class ExportError(Exception):
+    """``icalpub build`` cannot write its output folder; the message names it and the fix."""

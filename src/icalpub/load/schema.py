@@ -38,6 +38,8 @@ CALENDAR = {
                       doc="public URL of the site; makes UIDs and links (env ICALPUB_BASE_URL overrides)"),
     "timezone": Field(v.zone, doc="default IANA zone of events, e.g. Europe/Brussels"),
     "refresh": Field(v.duration, doc="how often clients should poll feeds (default PT12H)"),
+    "keep_cancelled": Field(v.duration, doc="how long a cancelled or removed event stays in the "
+                                            "feeds as STATUS:CANCELLED (default P30D)"),
 }
 ORGANISER = {
     "name": Field(v.text, required=True, doc="the organiser's name"),
@@ -150,6 +152,7 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
         description=_get(found, "description", ""),
         timezone=_get(found, "timezone", None),
         refresh=_get(found, "refresh", timedelta(hours=12)),
+        keep_cancelled=_get(found, "keep_cancelled", timedelta(days=30)),
     )
 
 
@@ -185,24 +188,24 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     if items is None:
         return None
     where = f"events[{index}]"
-    has_id = "id" in items
-    if has_id and not is_null(items["id"][1]):
-        event_id = reader.parse(items["id"][1], f"{where}.id", _event_id(declared_ids if declared_ids is not None else seen_ids))
+    items = dict(items)
+    id_entry = items.pop("id", None)
+    event_id = None
+    if id_entry is None or is_null(id_entry[1]):
+        reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
+    else:
+        event_id = reader.parse(id_entry[1], f"{where}.id",
+                                _event_id(declared_ids if declared_ids is not None else seen_ids))
         if event_id is not None:
             if event_id in seen_ids:
-                reader.error(items["id"][1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
+                reader.error(id_entry[1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
                              "already uses it); ids must be unique: rename one")
             else:
                 seen_ids[event_id] = index
             where = event_id
-        items = {k: val for k, val in items.items() if k != "id"}
-    else:
-        event_id = None
     fields = {k: f for k, f in EVENT.items() if k != "id"}
     before = len(reader.problems)
     found = read_fields(reader, node, where, fields, items)
-    if not has_id:
-        reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
     _check_references(reader, found, where, "organisers", organisers)
     _check_references(reader, found, where, "topics", topics)
 
