@@ -35,7 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Config: ``EVENTS_PATH`` (default ``$ICALPUB_EVENTS`` or ``events.yaml``), ``BASE_URL``
     (default ``$ICALPUB_BASE_URL`` or the file's ``calendar.base_url``), ``RELOAD_INTERVAL``
     (seconds between checks of the file for changes, default 1), ``RELOAD_SETTLE`` (seconds a
-    new version must stay unmodified before it is read, default 0.5: see ``live``),
+    new version must stay unmodified before it is read, see ``live``; default half the check
+    interval, at most 0.5),
     ``STATE_PATH`` (default
     ``$ICALPUB_STATE`` or ``events.state.json`` next to the events file), ``CLOCK`` (a
     function returning now in UTC; tests inject one), ``STATIC_DIR`` (serve a tree written by
@@ -52,7 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         EVENTS_PATH=os.environ.get("ICALPUB_EVENTS", "events.yaml"),
         BASE_URL=None,
         RELOAD_INTERVAL=1.0,
-        RELOAD_SETTLE=0.5,
+        RELOAD_SETTLE=None,
         STATE_PATH=os.environ.get("ICALPUB_STATE") or None,
         CLOCK=system_clock,
         STATIC_DIR=None,
@@ -64,12 +65,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.extensions["icalpub"] = LiveSite(
             app.config["EVENTS_PATH"], base_url=app.config["BASE_URL"],
-            check_interval=app.config["RELOAD_INTERVAL"], settle=app.config["RELOAD_SETTLE"],
+            check_interval=app.config["RELOAD_INTERVAL"], settle=_settle(app.config),
             state_path=app.config["STATE_PATH"], clock=app.config["CLOCK"],
         )
     app.extensions["icalpub.queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
     app.register_blueprint(bp)
     return app
+
+
+def _settle(config: Any) -> float:
+    """0.5 s by default; a server told to check on every request (interval 0, as tests do)
+    also reads a new version at once unless given a settle time of its own."""
+    if config["RELOAD_SETTLE"] is not None:
+        return float(config["RELOAD_SETTLE"])
+    return min(0.5, float(config["RELOAD_INTERVAL"]) / 2)
 
 
 def live_site() -> LiveSite | StaticTree:

@@ -2,9 +2,11 @@
 events.yaml rewritten 20 times (half valid, half invalid; atomic replaces and in-place
 truncating writes in two chunks, the way editors save).
 
-Every 200 body must be byte-identical to a body that ``build_site`` gives for one of the
-valid versions (so it is complete, it parses, and no invalid or half-written version reached a
-client); every ETag must be the digest of such a body; no request may fail.
+Every 200 body must be one that ``build_site`` gives for one of the valid versions (so it is
+complete, it parses, and no invalid or half-written version reached a client), compared after
+dropping the values the state file tracks per edit (SEQUENCE, DTSTAMP, LAST-MODIFIED,
+CREATED: they depend on when a worker saw an edit, not on the file); every ETag must be the
+digest of the exact bytes; no request may fail.
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ def valid_versions() -> list[str]:
     versions = [base]
     for n in range(1, REWRITES // 2 + 1):
         text = base.replace("title: Winter webinar", f"title: Winter webinar, take {n}")
-        if n % 3 == 0:  # some versions drop an event, so sizes and feeds differ
-            text = text.replace("  - id: summer-school\n", "  - id: summer-school-moved\n")
+        if n % 3 == 0:  # some versions grow a longer text, so sizes differ more
+            text = text.replace("location: Online (Zoom)", f"location: Online (Zoom) {'x' * 40 * n}")
+        # (no version removes an event: the state file keeps a removed event in the feeds as
+        # CANCELLED for a while, which a stateless build of the version would not show)
         versions.append(text)
     return versions
 
@@ -63,6 +67,15 @@ def invalid_versions(base: str) -> list[str]:
     ]
 
 
+TRACKED = (b"SEQUENCE:", b"DTSTAMP:", b"LAST-MODIFIED:", b"CREATED:")
+
+
+def content_digest(body: bytes) -> str:
+    """sha256 of the body without the lines the state file fills in (unfolded first)."""
+    lines = body.replace(b"\r\n ", b"").split(b"\r\n")
+    return hashlib.sha256(b"\r\n".join(l for l in lines if not l.startswith(TRACKED))).hexdigest()
+
+
 def expected_bodies(tmp_path: Path, versions: list[str]) -> dict[str, set[str]]:
     """path -> sha256 of every body a valid version gives; each body also parses."""
     allowed: dict[str, set[str]] = {p: set() for p in PATHS}
@@ -72,7 +85,7 @@ def expected_bodies(tmp_path: Path, versions: list[str]) -> dict[str, set[str]]:
         site = build_site(load_events(source))
         for path in PATHS:
             body = site.get(path.lstrip("/")).body
-            allowed[path].add(hashlib.sha256(body).hexdigest())
+            allowed[path].add(content_digest(body))
             if path.endswith(".ics"):
                 assert all(parse_all(body).values())
     return allowed
@@ -127,10 +140,9 @@ class Client(threading.Thread):
             connection.close()
         self.counts["requests"] += 1
         etag = (response.getheader("ETag") or "").strip('"')
-        allowed_etags = {h[:32] for h in self.allowed[path]}
         if response.status == 304:
             self.counts["304"] += 1
-            if etag not in allowed_etags or body:
+            if f'"{etag}"' != headers.get("If-None-Match") or body:
                 self.failures.append(f"{path}: 304 with ETag {etag!r}, body {len(body)} bytes")
             return
         if response.status != 200:
@@ -140,14 +152,14 @@ class Client(threading.Thread):
         digest = hashlib.sha256(body).hexdigest()
         if int(response.getheader("Content-Length", -1)) != len(body):
             self.failures.append(f"{path}: partial body, {len(body)} bytes")
-        if digest not in self.allowed[path]:
+        if content_digest(body) not in self.allowed[path]:
             self.failures.append(f"{path}: a body no valid version gives ({len(body)} bytes)")
         if etag != digest[:32]:
             self.failures.append(f"{path}: ETag {etag!r} does not match the body")
         if response.getheader("X-Content-Type-Options") != "nosniff":
             self.failures.append(f"{path}: no nosniff")
         self.etags[path] = f'"{etag}"'
-        self.seen.add(digest)
+        self.seen.add(content_digest(body))
 
 
 def test_feeds_hold_under_load_while_the_file_is_rewritten(tmp_path):

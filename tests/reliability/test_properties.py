@@ -196,5 +196,11 @@ def test_instants_round_trip_in_any_zone(tmp_path_factory, zone, local, minutes)
     body = build_site(data).get("events/ev.ics").body
     check_octets(body)
     for parser, parse in PARSERS.items():
+        if parser == "vobject" and end_utc.year >= 2038:
+            # vobject turns a VTIMEZONE into transitions up to 2037 only and ignores DST
+            # after it (Europe/Lisbon 2038-07-01 00:00 read as +00:00): its bug, not the
+            # file's — icalendar and ical read the same VTIMEZONE right. Checked by the
+            # other two; vobject keeps checking every instant before 2038.
+            continue
         (parsed,) = parse(body)
         assert (parsed.start, parsed.end) == (start_utc, end_utc), (parser, zone, local)
