@@ -98,13 +98,19 @@ def template(rule, value: str) -> str:
     return path
 
 
-BASELINE_PATHS = ("/feeds/all.ics", "/feeds.json", "/events/winter-webinar.ics", "/nothing")
+BASELINE_PATHS = ("/feeds/all.ics", "/feeds.json", "/events/winter-webinar.ics", "/nothing", "/",
+                  "/events/winter-webinar", "/feeds/all.json")
+
+
+def header_text(response) -> str:
+    """The response's headers as text, without Date (whose digits would match by chance)."""
+    return str([(k, v) for k, v in response.headers.items() if k != "Date"])
 
 
 @pytest.fixture(scope="module")
 def baseline(client) -> str:
     """Header text of ordinary responses: request text found in it is not a reflection."""
-    return " ".join(str(list(client.get(p).headers.items())) for p in BASELINE_PATHS)
+    return " ".join(header_text(client.get(p)) for p in BASELINE_PATHS)
 
 
 def check(response, bodies: set[bytes], *reflected: str, baseline: str = "") -> None:
@@ -116,7 +122,7 @@ def check(response, bodies: set[bytes], *reflected: str, baseline: str = "") -> 
     else:
         assert response.headers["Content-Type"].startswith("text/plain")
     assert SECRET not in response.data and b"root:" not in response.data
-    headers = str(list(response.headers.items()))
+    headers = header_text(response)
     for text in reflected:
         if len(text) >= 4 and text not in baseline:
             assert text not in headers
@@ -164,7 +170,7 @@ def test_query_strings_never_fail_nor_reflect_into_headers(app, client, bodies, 
         response = client.get(f"{path}?{query}")
         assert response.status_code in (200, 400), response.status_code
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        headers = str(list(response.headers.items()))
+        headers = header_text(response)
         for _key, value in params:
             if len(value) >= 4 and value not in baseline:
                 assert value not in headers
@@ -185,7 +191,7 @@ header_values = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=2
 
 @SETTINGS
 @given(etag=header_values, since=header_values, range_=header_values, other=header_values)
-def test_hostile_request_headers(app, client, bodies, etag, since, range_, other):
+def test_hostile_request_headers(app, client, bodies, baseline, etag, since, range_, other):
     for path in valid_paths(app)[:4]:
         response = client.get(path, headers={
             "If-None-Match": etag, "If-Modified-Since": since, "Range": range_,
@@ -195,9 +201,8 @@ def test_hostile_request_headers(app, client, bodies, etag, since, range_, other
         if response.status_code == 200:
             assert response.data in bodies
         for value in (etag, since, other):
-            if len(value) >= 4 and value.strip('"W/ ,*') and value not in response.data.decode(
-                    "utf-8", "replace"):
-                assert value not in str(list(response.headers.items()))
+            if len(value) >= 4 and value not in baseline and value.strip('"W/ ,*'):
+                assert value not in header_text(response)
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE", "PROPFIND"])
