@@ -26,9 +26,11 @@ MAX_SLUG = 100
 #: real one and keeps a pasted document out of every subscriber's calendar.
 MAX_TEXT = 20_000
 MAX_LINE = 1_000
-#: Years a date may have. Outside them zone arithmetic overflows (year 1, 9999) or the zone
-#: rules are local mean time guesses; no published event needs them.
-MIN_YEAR, MAX_YEAR = 1900, 2200
+#: Years a date may have. Outside them zone arithmetic overflows (year 1, 9999); before 1970
+#: the tz database promises nothing and offsets have seconds (Africa/Abidjan 1911 was
+#: -00:16:08), which calendar parsers round away (found by tests/reliability). No published
+#: event needs them.
+MIN_YEAR, MAX_YEAR = 1970, 2200
 # C0 controls other than TAB and LF, DEL and C1 controls: invisible, and some calendar
 # clients treat a bare CR as a line break (iOS drops every event after one).
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
