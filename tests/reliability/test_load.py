@@ -21,7 +21,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import pytest
 
 from icalpub.load import load_events
 from icalpub.site import build_site

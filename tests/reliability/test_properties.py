@@ -20,7 +20,6 @@ import os
 import re
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest

@@ -4,11 +4,12 @@ and never answers a request; with a good file, gunicorn serves it with safe head
 from __future__ import annotations
 
 import http.client
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from reliability.servers import BIN, answers, free_port, gunicorn_command, running
+from reliability.servers import answers, free_port, gunicorn_command, running
 
 CATALOGUE = Path(__file__).parent.parent / "bad_inputs"
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -21,8 +22,6 @@ def expected_lines(path: Path) -> list[str]:
 
 
 def run_to_exit(command: list[str], env: dict[str, str], port: int) -> subprocess.CompletedProcess:
-    import os
-
     result = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True,
                             timeout=60)
     assert not answers(port), "something still listens after the server exited"

@@ -249,7 +249,7 @@ def _event_id(ids: dict[str, int]) -> Callable[[yaml.Node], str]:
     def parse(node: yaml.Node) -> str:
         try:
             return v.slug(node)
-        except Invalid as exc:
+        except Invalid:
             raw = node.value if isinstance(node, yaml.ScalarNode) else ""
             lower = raw.lower()
             if raw == lower or not v.SLUG.match(lower):
