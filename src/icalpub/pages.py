@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from importlib import resources as package_files
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from . import urls
 from .links import SubscribeLinks, subscribe_links
-from .model import EventsData
+from .model import Event, EventsData
 from .search import Query, query_feed
 from .select import Feed
 from .views import EventView, event_view, json_ld_script
@@ -87,6 +88,24 @@ class PageContext:
         self.topics = sorted(data.topics.values(), key=lambda t: t.name.casefold())
         self.organisers = sorted(data.organisers.values(), key=lambda o: o.name.casefold())
 
+        self._views: dict[str, EventView] = {}
+        self._summaries: dict[str, Markup] = {}
+        self._macros = environment().get_template("_macros.html").make_module({"site": self})
+
+    def view(self, event: Event) -> EventView:
+        """An event's view, built once per site although the event shows on several pages."""
+        view = self._views.get(event.id)
+        if view is None:
+            view = self._views[event.id] = event_view(event, self.data)
+        return view
+
+    def summary(self, view: EventView) -> Markup:
+        """An event's card in listings, rendered once: it is the same on every listing."""
+        html = self._summaries.get(view.event.id)
+        if html is None:
+            html = self._summaries[view.event.id] = self._macros.event_summary(view)
+        return html
+
     def render(self, template: str, **values: object) -> bytes:
         html = environment().get_template(template).render(site=self, **values)
         return html.encode("utf-8")
@@ -94,7 +113,7 @@ class PageContext:
 
 def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Query,
             show_calendars: bool) -> bytes:
-    views = [event_view(e, ctx.data) for e in feed.events]
+    views = [ctx.view(e) for e in feed.events]
     return ctx.render("listing.html", heading=heading, intro=intro, months=_months(views),
                       total=len(views), feed=feed_view(feed, ctx.data), query=query,
                       show_calendars=show_calendars)
@@ -125,7 +144,7 @@ def page_resources(data: EventsData, feeds: tuple[Feed, ...]) -> list[tuple[str,
                            query=Query(organisers=(feed.slug,)), show_calendars=False)
             out.append((urls.page_resource(urls.organiser_page_path(feed.slug)), body, HTML_TYPE))
     for event in data.events:
-        body = event_page(ctx, event_view(event, data))
+        body = event_page(ctx, ctx.view(event))
         out.append((urls.page_resource(urls.event_page_path(event.id)), body, HTML_TYPE))
     for path, content_type in STATIC_FILES.items():
         out.append((path, package_files.files("icalpub").joinpath(path).read_bytes(),

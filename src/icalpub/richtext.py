@@ -36,10 +36,11 @@ class RichText:
     text: str  # plain text, no Markdown syntax; links written "text (url)"
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=1 << 16)
 def render_markdown(source: str) -> RichText:
-    """Convert a description written in Markdown. Pure and cached (descriptions repeat in
-    every feed an event belongs to)."""
+    """Convert a description written in Markdown. Pure and cached (the calendar, the pages and
+    search each need it). The cache holds far more entries than a site has events: an LRU
+    smaller than the number of descriptions, walked in order, would never hit."""
     if not source.strip():
         return RichText("", "")
     raw = markdown.markdown(source, extensions=["sane_lists"], output_format="html")

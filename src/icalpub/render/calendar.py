@@ -33,7 +33,10 @@ def zone_spans(events: tuple[Event, ...]) -> dict[str, tuple[date, date | None]]
             first = min(first, old_first)
             last = None if last is None or old_last is None else max(last, old_last)
         spans[event.timezone] = (first, last)
-    return spans
+    # Whole years: a VTIMEZONE covers from the year before ``first`` anyway, and whole years
+    # let every invite and feed of a zone share a handful of rendered VTIMEZONEs.
+    return {key: (date(first.year, 1, 1), None if last is None else date(last.year, 12, 31))
+            for key, (first, last) in spans.items()}
 
 
 def timezones(events: tuple[Event, ...]) -> list[Timezone]:

@@ -58,6 +58,7 @@ class Renderer:
         self.tracked = dict(tracked or {})
         self._previous = previous._parts if previous is not None else {}
         self._parts: dict[Hashable, Part] = {}
+        self._by_id: dict[str, Part] = {}  # event id -> part, for this renderer's data only
         self.rendered = 0  # parts rendered (not taken from the previous renderer): for tests
 
     # -- parts ------------------------------------------------------------------------------
@@ -73,11 +74,17 @@ class Renderer:
         return part
 
     def event_part(self, event: Event) -> Part:
-        data, tracked = self.data, self.tracked.get(event.id)
-        key = ("VEVENT", event, tracked, data.calendar,
-               tuple(data.organisers[s] for s in event.organisers),
-               tuple(data.topics[s] for s in event.topics))
-        return self._part(key, lambda: vevent(event, data, tracked=tracked))
+        # By id first: the full key (which hashes and compares whole dataclasses) is needed
+        # only once per event, to find its part in the previous renderer.
+        part = self._by_id.get(event.id)
+        if part is None:
+            data, tracked = self.data, self.tracked.get(event.id)
+            key = ("VEVENT", event, tracked, data.calendar,
+                   tuple(data.organisers[s] for s in event.organisers),
+                   tuple(data.topics[s] for s in event.topics))
+            part = self._by_id[event.id] = self._part(
+                key, lambda: vevent(event, data, tracked=tracked))
+        return part
 
     def timezone_part(self, zone: str, first: date, last: date | None) -> Part:
         return self._part(("VTIMEZONE", zone, first, last),
