@@ -23,7 +23,17 @@ class Problem:
 
     def __str__(self) -> str:
         place = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{place}: {self.where}: {self.message}"
+        return printable(f"{place}: {self.where}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """Escape what a terminal or a log would interpret: a key written ``"\\e[2J"`` or
+    ``"a\\nERROR forged"`` in events.yaml must not clear the screen of whoever runs
+    ``icalpub check`` or add a line to the server's log."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class EventsFileError(Exception):

@@ -3,6 +3,12 @@
 A server must keep answering while an editor saves a half-written or broken events.yaml: the
 new file is only swapped in once it loads cleanly; until then the last good site stays, and
 the problems are logged once per version of the file.
+
+A half-written file can also be *valid*: an editor that truncates the file and writes it in
+two chunks leaves, between them, a shorter file that may end exactly after an event. Serving
+it would drop events from every subscriber's calendar until the next poll. So a version is
+only read once it has not been modified for ``settle`` seconds, and a read during which the
+file changed (its identity, size or mtime moved) is thrown away and retried.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from .site import Resource, Site
 from .state import state_path_for
 
 log = logging.getLogger("icalpub")
+_NEVER = ("never",)  # a signature no file has: nothing has failed yet
 
 
 @dataclass(frozen=True)
@@ -58,27 +65,34 @@ def _signature(path: Path) -> tuple | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+class _ReadDuringWrite(Exception):
+    """The file changed while it was being read."""
+
+
 class LiveSite:
     """Holds the current :class:`Snapshot` and reloads it when the file changes.
 
-    ``check_interval`` bounds how often the file is stat-ed (0: on every request).
+    ``check_interval`` bounds how often the file is stat-ed (0: on every request);
+    ``settle`` is how long a new version must stay unmodified before it is read.
     Every load goes through :func:`~icalpub.publish.publish` with the state file
     (``state_path``, default ``events.state.json`` next to the events file), so SEQUENCE and
     DTSTAMP are the ones ``icalpub build`` and the other workers give; ``clock`` gives "now".
     """
 
     def __init__(self, path: str | os.PathLike[str], *, base_url: str | None = None,
-                 check_interval: float = 1.0, state_path: str | os.PathLike[str] | None = None,
-                 clock: Clock = system_clock):
+                 check_interval: float = 1.0, settle: float = 0.5,
+                 state_path: str | os.PathLike[str] | None = None, clock: Clock = system_clock):
         self.path = Path(path)
         self.base_url = base_url
         self.check_interval = check_interval
+        self.settle = settle
         self.state_path = Path(state_path) if state_path else state_path_for(self.path)
         self.clock = clock
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._signature = _signature(self.path)
-        self._failed_signature: tuple | None = None
+        # None is a real signature (the file is missing), so "nothing failed" is _NEVER.
+        self._failed_signature: tuple | None = _NEVER
         # Start-up with a bad file raises: better no server than a half-working one.
         self._snapshot = self._load(previous=None)
 
@@ -91,30 +105,47 @@ class LiveSite:
             signature = _signature(self.path)
             expired = self._snapshot.valid_until is not None and \
                 self.clock() >= self._snapshot.valid_until
-            if expired or (signature != self._signature and signature != self._failed_signature):
+            changed = signature != self._signature and signature != self._failed_signature
+            if (expired or changed) and self._settled(signature):
                 with self._lock:
                     if expired or signature != self._signature:
                         self._reload(signature)
         return self._snapshot
 
+    def _settled(self, signature: tuple | None) -> bool:
+        """Whether the file has been left alone for ``settle`` seconds (a missing file is
+        final at once). An mtime in the future (clock skew, ``touch -d``) cannot be judged and
+        counts as settled."""
+        if signature is None:
+            return True
+        age = time.time() - signature[2] / 1e9
+        return age >= self.settle or age < 0
+
     def _reload(self, signature: tuple | None) -> None:
         try:
-            self._snapshot = self._load(previous=self._snapshot)
+            snapshot = self._load(previous=self._snapshot, signature=signature)
         except EventsFileError as exc:
+            if _signature(self.path) != signature:
+                return  # rewritten while being read: judge the next version instead
             self._failed_signature = signature
-            log.error("%s is invalid; still serving the last good version (%s).\n%s",
+            log.error("%s was not loaded; still serving the last good version (%s).\n%s",
                       self.path, exc.summary(), exc)
             return
         except StateFileError as exc:
             self._failed_signature = signature
             log.error("%s; still serving the last good version.", exc)
             return
+        except _ReadDuringWrite:
+            return  # these bytes may mix two versions: read the file again next time
+        self._snapshot = snapshot
         self._signature = signature
-        self._failed_signature = None
+        self._failed_signature = _NEVER
         log.info("reloaded %s: %d events", self.path, len(self._snapshot.site.data.events))
 
-    def _load(self, previous: Snapshot | None) -> Snapshot:
+    def _load(self, previous: Snapshot | None, signature: object = _NEVER) -> Snapshot:
         data = load_events(self.path, base_url=self.base_url)
+        if signature is not _NEVER and _signature(self.path) != signature:
+            raise _ReadDuringWrite  # before publish(), so its state never records such bytes
         result = publish(data, self.state_path, now=self.clock(),
                          previous=previous.site if previous is not None else None)
         for change in result.changes:

@@ -34,7 +34,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Config: ``EVENTS_PATH`` (default ``$ICALPUB_EVENTS`` or ``events.yaml``), ``BASE_URL``
     (default ``$ICALPUB_BASE_URL`` or the file's ``calendar.base_url``), ``RELOAD_INTERVAL``
-    (seconds between checks of the file for changes, default 1), ``STATE_PATH`` (default
+    (seconds between checks of the file for changes, default 1), ``RELOAD_SETTLE`` (seconds a
+    new version must stay unmodified before it is read, see ``live``; default half the check
+    interval, at most 0.5),
+    ``STATE_PATH`` (default
     ``$ICALPUB_STATE`` or ``events.state.json`` next to the events file), ``CLOCK`` (a
     function returning now in UTC; tests inject one), ``STATIC_DIR`` (serve a tree written by
     ``icalpub build`` instead of the events file).
@@ -42,10 +45,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     :class:`~icalpub.errors.StateFileError` when the state file is corrupt.
     """
     app = Flask(__name__, static_folder=None)  # static files are site resources
+    # Werkzeug answers "/feeds//all.ics" with a 308 to an absolute URL built from the Host
+    # header; a cache in front would then serve an attacker's Host to everyone. Odd paths are
+    # plain 404s instead.
+    app.url_map.merge_slashes = False
     app.config.from_mapping(
         EVENTS_PATH=os.environ.get("ICALPUB_EVENTS", "events.yaml"),
         BASE_URL=None,
         RELOAD_INTERVAL=1.0,
+        RELOAD_SETTLE=None,
         STATE_PATH=os.environ.get("ICALPUB_STATE") or None,
         CLOCK=system_clock,
         STATIC_DIR=None,
@@ -57,12 +65,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     else:
         app.extensions["icalpub"] = LiveSite(
             app.config["EVENTS_PATH"], base_url=app.config["BASE_URL"],
-            check_interval=app.config["RELOAD_INTERVAL"], state_path=app.config["STATE_PATH"],
-            clock=app.config["CLOCK"],
+            check_interval=app.config["RELOAD_INTERVAL"], settle=_settle(app.config),
+            state_path=app.config["STATE_PATH"], clock=app.config["CLOCK"],
         )
     app.extensions["icalpub.queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
     app.register_blueprint(bp)
     return app
+
+
+def _settle(config: Any) -> float:
+    """0.5 s by default; a server told to check on every request (interval 0, as tests do)
+    also reads a new version at once unless given a settle time of its own."""
+    if config["RELOAD_SETTLE"] is not None:
+        return float(config["RELOAD_SETTLE"])
+    return min(0.5, float(config["RELOAD_INTERVAL"]) / 2)
 
 
 def live_site() -> LiveSite | StaticTree:
@@ -95,7 +111,6 @@ def respond(resource: Resource, snapshot: Snapshot | StaticSnapshot) -> Response
     # that feed's, which moves whenever any of its events changes.
     response.last_modified = snapshot.resource_modified(resource.path)
     response.headers["Cache-Control"] = f"public, max-age={snapshot.max_age}"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     if resource.content_type.startswith("text/html"):
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
@@ -188,6 +203,14 @@ def invite(event_id: str) -> Response:
 @bp.get("/feeds.json")
 def feeds_index() -> Response:
     return serve(urls.FEEDS_INDEX)
+
+
+@bp.after_app_request
+def no_sniffing(response: Response) -> Response:
+    """Every response, errors included, is what its Content-Type says: a browser must not
+    guess HTML out of a 404 body or a feed (OWASP secure headers)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.app_errorhandler(404)

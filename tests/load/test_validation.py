@@ -106,7 +106,7 @@ def one_problem(path) -> str:
     ("    start: 2021-01-19 14:00\n    duration: PT1H\n    recurrence: FREQ=WEEKLY;UNTIL=20200101\n",
      "x.recurrence: UNTIL (20200101T225959Z) is before the event's start"),
     ("    start: 2021-01-19 14:00\n    duration: PT1H\n    recurrence: FREQ=WEEKLY;BYDAY=XX\n",
-     "x.recurrence: 'FREQ=WEEKLY;BYDAY=XX' is not a valid RRULE"),
+     "x.recurrence: BYDAY=XX: 'XX' is not a weekday"),
     ("    start: 2021-01-19 14:00\n    duration: PT1H\n    recurrence: FREQ=WEEKLY;COUNT=3\n"
      "    exclude: [2021-01-20]\n",
      ":11:15: x.exclude[0]: 2021-01-20 14:00 is not an occurrence of the recurrence (nearest "
