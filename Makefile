@@ -23,5 +23,9 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/icalpub check events.yaml
 
+## write the static tree (web root) to public/
+build: $(STAMP)
+	$(BIN)/icalpub build --events events.yaml --out public
+
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -16,6 +16,8 @@ def _no_base_url_override(monkeypatch):
     """Tests must not depend on the developer's environment."""
     monkeypatch.delenv("ICALPUB_BASE_URL", raising=False)
     monkeypatch.delenv("ICALPUB_EVENTS", raising=False)
+    monkeypatch.delenv("ICALPUB_STATE", raising=False)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
 @pytest.fixture
@@ -52,4 +54,28 @@ def app(events_file):
 
 @pytest.fixture
 def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def rich_data():
+    return load_events(FIXTURES / "rich.yaml")
+
+
+@pytest.fixture
+def rich_site(rich_data):
+    return build_site(rich_data)
+
+
+@pytest.fixture
+def rich_client(events_file):
+    app = create_app({"TESTING": True, "EVENTS_PATH": str(events_file("rich.yaml")),
+                      "RELOAD_INTERVAL": 0})
+    return app.test_client()
+
+
+@pytest.fixture
+def seed_client():
+    app = create_app({"TESTING": True, "EVENTS_PATH": str(ROOT / "events.yaml"),
+                      "RELOAD_INTERVAL": 0})
     return app.test_client()

@@ -55,7 +55,20 @@ def with_icalendar(data: bytes) -> list[Parsed]:
     return out
 
 
+def forget_vobject_zones(data: bytes) -> None:
+    """vobject keeps the *first* VTIMEZONE it ever read for a TZID, process-wide, and ignores
+    later ones (vobject/icalendar.py: ``if tzid and not getTzid(tzid, False): registerTzid``).
+    Our VTIMEZONEs cover only the years a calendar needs, so a definition cached from another
+    test would judge this file by another file's rules. A calendar client reads each file
+    fresh: forget this file's TZIDs first, so vobject checks the VTIMEZONE actually sent."""
+    registry = vars(vobject.icalendar)["__tzidMap"]
+    for line in data.decode("utf-8").split("\r\n"):
+        if line.startswith("TZID:"):
+            registry.pop(line[5:], None)
+
+
 def with_vobject(data: bytes) -> list[Parsed]:
+    forget_vobject_zones(data)
     cal = vobject.readOne(data.decode("utf-8"))
     out = []
     for ev in cal.contents.get("vevent", []):

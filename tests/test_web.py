@@ -162,3 +162,19 @@ def test_two_app_instances_serve_identical_bytes(events_file):
         ra, rb = a.get(url), b.get(url)
         assert ra.data == rb.data and ra.headers["ETag"] == rb.headers["ETag"]
         assert ra.headers["Last-Modified"] == rb.headers["Last-Modified"]
+
+
+def test_gzip_from_precompressed_bytes(client):
+    import gzip
+
+    plain = client.get("/feeds/all.ics")
+    packed = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+    assert packed.headers["Vary"] == plain.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.data) == plain.data and len(packed.data) < len(plain.data) / 3
+    assert packed.headers["ETag"] == plain.headers["ETag"][:-1] + '-gz"'
+    again = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip",
+                                                  "If-None-Match": packed.headers["ETag"]})
+    assert again.status_code == 304
+    refused = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers

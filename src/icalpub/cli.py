@@ -1,7 +1,9 @@
-"""Command line: thin commands over load, site and web (MkDocs' ``build_command`` style).
+"""Command line: thin commands over load, publish, export and web (MkDocs' ``build_command``
+style).
 
-The only place that turns :class:`~icalpub.errors.EventsFileError` into an exit status, so a
-mistake in events.yaml is always a list of messages and exit code 1, never a traceback.
+The only place that turns :class:`~icalpub.errors.EventsFileError` (and the state and export
+errors) into an exit status, so a mistake is always a message and exit code 1, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -11,18 +13,30 @@ import sys
 
 import click
 
-from .errors import EventsFileError
+from .errors import EventsFileError, ExportError, StateFileError
 from .load import load_events
+from .publish import publish, system_clock
+from .state import state_path_for
 
 EVENTS_OPTION = click.option("--events", "events_path", default="events.yaml", show_default=True,
                              type=click.Path(dir_okay=False),
                              help="The events file to publish.")
 
 
-def fail(error: EventsFileError) -> None:
-    for problem in error.problems:
-        click.echo(str(problem), err=True)
-    click.echo(f"{error.summary()}: nothing was published.", err=True)
+STATE_OPTION = click.option("--state", "state_path", default=None,
+                            type=click.Path(dir_okay=False),
+                            help="The state file (SEQUENCE, timestamps) [default: "
+                                 "events.state.json next to the events file].")
+
+
+def fail(error: EventsFileError | StateFileError | ExportError) -> None:
+    if isinstance(error, EventsFileError):
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{error.summary()}: nothing was published.", err=True)
+    else:
+        click.echo(f"{error}", err=True)
+        click.echo("Nothing was published.", err=True)
     sys.exit(1)
 
 
@@ -34,16 +48,52 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", default="events.yaml", type=click.Path(dir_okay=False))
-def check(path: str) -> None:
-    """Validate PATH (default events.yaml); report every problem, exit 1 if there are any."""
+@STATE_OPTION
+def check(path: str, state_path: str | None) -> None:
+    """Validate PATH (default events.yaml); report every problem, exit 1 if there are any.
+    Then list what the next build or serve would change (new / changed / cancelled /
+    expired events), without writing the state file."""
+    state = state_path or state_path_for(path)
     try:
         data = load_events(path)
-    except EventsFileError as exc:
+        result = publish(data, state, now=system_clock(), write=False)
+    except (EventsFileError, StateFileError) as exc:
         fail(exc)
     zones = sorted({e.timezone for e in data.events})
     counts = ", ".join(_count(n, word) for n, word in [
         (len(data.events), "event"), (len(data.topics), "topic"), (len(data.organisers), "organiser")])
     click.echo(f"{path}: OK — {counts}; zones: {', '.join(zones) or 'none'}")
+    if not result.changes:
+        click.echo(f"{state}: up to date; the next build changes nothing.")
+        return
+    click.echo(f"{state}: the next build or serve will publish {_count(len(result.changes), 'change')}:")
+    for change in result.changes:
+        click.echo(f"  {change}")
+
+
+@main.command()
+@EVENTS_OPTION
+@click.option("--out", "out", default="public", show_default=True,
+              type=click.Path(file_okay=False),
+              help="Output folder = web root: feeds/all.ics, feeds/topics/<slug>.ics, "
+                   "feeds/organisers/<slug>.ics, events/<id>.ics, feeds.json, manifest.json.")
+@STATE_OPTION
+def build(events_path: str, out: str, state_path: str | None) -> None:
+    """Write every feed, invite and index as static files, atomically, updating the state."""
+    from .export import export
+
+    try:
+        data = load_events(events_path)
+        result = publish(data, state_path or state_path_for(events_path), now=system_clock())
+        report = export(result.site, result.modified, out)
+    except (EventsFileError, StateFileError, ExportError) as exc:
+        fail(exc)
+    for change in result.changes:
+        click.echo(f"  {change}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{out}/: {_count(len(report.written), 'file')} written, "
+               f"{len(report.unchanged)} unchanged, {len(report.removed)} removed")
 
 
 def _count(n: int, word: str) -> str:
@@ -55,15 +105,22 @@ def _count(n: int, word: str) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--debug/--no-debug", default=False, help="Flask debug mode (reloader, debugger).")
-def serve(events_path: str, host: str, port: int, debug: bool) -> None:
+@STATE_OPTION
+@click.option("--static", "static_dir", default=None, type=click.Path(file_okay=False, exists=True),
+              help="Serve a tree written by `icalpub build` instead of the events file.")
+def serve(events_path: str, host: str, port: int, debug: bool, state_path: str | None,
+          static_dir: str | None) -> None:
     """Serve the feeds with Flask's development server (use gunicorn in production)."""
     from .web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app = create_app({"EVENTS_PATH": events_path})
-    except EventsFileError as exc:
+        app = create_app({"EVENTS_PATH": events_path, "STATE_PATH": state_path,
+                          "STATIC_DIR": static_dir})
+    except (EventsFileError, StateFileError, ExportError) as exc:
         fail(exc)
+    if static_dir:
+        events_path = f"{static_dir}/ (built)"
     click.echo(f"Serving {events_path} at http://{host}:{port}/feeds/all.ics "
                f"(feeds listed at http://{host}:{port}/feeds.json)")
     app.run(host=host, port=port, debug=debug, use_reloader=debug)

@@ -23,7 +23,17 @@ class Problem:
 
     def __str__(self) -> str:
         place = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{place}: {self.where}: {self.message}"
+        return printable(f"{place}: {self.where}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """Escape what a terminal or a log would interpret: a key written ``"\\e[2J"`` or
+    ``"a\\nERROR forged"`` in events.yaml must not clear the screen of whoever runs
+    ``icalpub check`` or add a line to the server's log."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 class EventsFileError(Exception):
@@ -36,3 +46,16 @@ class EventsFileError(Exception):
     def summary(self) -> str:
         n = len(self.problems)
         return f"{n} problem{'s' if n != 1 else ''} in {self.problems[0].file}" if n else "no problems"
+
+
+class StateFileError(Exception):
+    """The state file (``events.state.json``) cannot be read, parsed or written.
+
+    Never answered by silently starting afresh: resetting the file would send every event
+    with SEQUENCE 0 again, which calendars that already hold a higher one ignore. The message
+    names the file and what to do.
+    """
+
+
+class ExportError(Exception):
+    """``icalpub build`` cannot write its output folder; the message names it and the fix."""

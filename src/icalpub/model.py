@@ -20,6 +20,9 @@ class CalendarInfo:
     description: str = ""
     timezone: str | None = None  # default IANA zone for events
     refresh: timedelta = timedelta(hours=12)  # how often clients should poll a feed
+    #: How long a cancelled or removed event stays in the feeds as STATUS:CANCELLED, so that
+    #: subscribed calendars remove it, before it disappears.
+    keep_cancelled: timedelta = timedelta(days=30)
 
     @property
     def host(self) -> str:
@@ -91,3 +94,15 @@ class EventsData:
     organisers: dict[str, Organiser] = field(default_factory=dict)
     topics: dict[str, Topic] = field(default_factory=dict)
     events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """The per-event values that change tracking (``state``) decides and ``render`` writes:
+    SEQUENCE and the UTC timestamps CREATED, LAST-MODIFIED and DTSTAMP (RFC 5545 §3.8.7,
+    §3.8.7.4). Passed into render as plain values so render never reads files."""
+
+    sequence: int
+    created: datetime
+    last_modified: datetime
+    stamp: datetime

@@ -7,16 +7,23 @@ Frozen-Flask writes what the app returns).
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import urls
-from .model import EventsData
-from .render import CONTENT_TYPE, render_feed, render_invite
+from .model import EventsData, Tracked
+from .pages import page_resources
+from .render import CONTENT_TYPE, JCAL_TYPE, Renderer
 from .select import Feed, all_feeds
 
 JSON_TYPE = "application/json"
+#: Content types worth compressing (text), and the size below which gzip does not pay.
+COMPRESSIBLE = ("text/", "application/json", "application/calendar+json")
+GZIP_MIN_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -30,28 +37,56 @@ class Resource:
     def __post_init__(self) -> None:
         object.__setattr__(self, "etag", hashlib.sha256(self.body).hexdigest()[:32])
 
+    @property
+    def compressible(self) -> bool:
+        return self.content_type.startswith(COMPRESSIBLE) and len(self.body) >= GZIP_MIN_SIZE
+
+    @functools.cached_property
+    def gzipped(self) -> bytes:
+        """The body gzip-compressed once, deterministically (no name, mtime 0): served with
+        ``Content-Encoding: gzip`` and written as the ``.gz`` sibling nginx's gzip_static
+        sends, so neither compresses per request."""
+        return gzip.compress(self.body, compresslevel=6, mtime=0)
+
 
 @dataclass(frozen=True)
 class Site:
     data: EventsData
     feeds: tuple[Feed, ...]
     resources: dict[str, Resource]
+    #: Renders anything asked of this site later (a filtered feed) with the same parts and
+    #: tracked values (SEQUENCE, timestamps) as its resources, and hands them to the next site.
+    renderer: Renderer
+
+    @property
+    def tracked(self) -> Mapping[str, Tracked]:
+        return self.renderer.tracked
 
     def get(self, path: str) -> Resource | None:
         return self.resources.get(path)
 
 
-def build_site(data: EventsData) -> Site:
-    """Render everything once. Pure: the same data always gives the same bytes."""
+def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
+               previous: Site | None = None) -> Site:
+    """Render everything. Pure: the same data (and tracked values, which ``publish`` reads
+    from the state file) always give the same bytes. Components of ``previous`` whose inputs
+    did not change are reused, so a reload after one edit renders one event again."""
+    tracked = tracked or {}
+    renderer = Renderer(data, tracked, previous.renderer if previous is not None else None)
     feeds = tuple(all_feeds(data))
-    resources = [Resource(feed.path, render_feed(feed, data), CONTENT_TYPE) for feed in feeds]
+    resources = [Resource(feed.path, renderer.feed(feed), CONTENT_TYPE) for feed in feeds]
     resources += [
-        Resource(urls.invite_path(event.id), render_invite(event, data), CONTENT_TYPE,
+        Resource(urls.invite_path(event.id), renderer.invite(event), CONTENT_TYPE,
                  download_name=f"{event.id}.ics")
         for event in data.events
     ]
     resources.append(Resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
-    return Site(data, feeds, {r.path: r for r in resources})
+    # Issue 3: jCal twins of the feeds, and the HTML pages with their CSS and script.
+    resources += [Resource(urls.jcal_path(feed.path), renderer.feed_jcal(feed), JCAL_TYPE)
+                  for feed in feeds]
+    resources += [Resource(path, body, content_type)
+                  for path, body, content_type in page_resources(data, feeds)]
+    return Site(data, feeds, {r.path: r for r in resources}, renderer)
 
 
 def feeds_index(feeds: tuple[Feed, ...], data: EventsData) -> bytes:

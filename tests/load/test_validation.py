@@ -94,6 +94,11 @@ def one_problem(path) -> str:
     ("    start: 2021-01-19 24:00\n    duration: PT1H\n",
      ":8:12: x.start: '2021-01-19 24:00' is not a time: write midnight as 2021-01-20 00:00"),
     ("    start: 2021-01-19 14:00\n    duration: PT0M\n", ":9:15: x.duration: 'PT0M' is zero"),
+    ("    start: 2021-03-28 01:00\n    end: 2021-03-28 02:30\n",
+     ":9:10: x.end: 2021-03-28 02:30 does not exist in Europe/Brussels"),
+    ("    timezone: America/New_York\n    start: 2021-11-07 01:30\n    duration: PT1H\n",
+     ":9:12: x.start: 2021-11-07 01:30 happens twice in America/New_York: at -04:00 (EDT) and "
+     "again at -05:00 (EST)"),
     ("    start: 2021-01-19 14:00\n    duration: P400D\n", "x.duration: 'P400D' is longer than a year"),
     ("    start: 2021-01-19 14:00+01:00\n    duration: PT1H\n", "has a UTC offset"),
     ("    start: 2021-01-19 14:00\n    duration: PT1H\n    recurrence: FREQ=WEEKLY;COUNT=0\n",
@@ -101,7 +106,7 @@ def one_problem(path) -> str:
     ("    start: 2021-01-19 14:00\n    duration: PT1H\n    recurrence: FREQ=WEEKLY;UNTIL=20200101\n",
      "x.recurrence: UNTIL (20200101T225959Z) is before the event's start"),
     ("    start: 2021-01-19 14:00\n    duration: PT1H\n    recurrence: FREQ=WEEKLY;BYDAY=XX\n",
-     "x.recurrence: 'FREQ=WEEKLY;BYDAY=XX' is not a valid RRULE"),
+     "x.recurrence: BYDAY=XX: 'XX' is not a weekday"),
     ("    start: 2021-01-19 14:00\n    duration: PT1H\n    recurrence: FREQ=WEEKLY;COUNT=3\n"
      "    exclude: [2021-01-20]\n",
      ":11:15: x.exclude[0]: 2021-01-20 14:00 is not an occurrence of the recurrence (nearest "
@@ -170,3 +175,9 @@ def test_unreadable_inputs(tmp_path):
         load_events(tmp_path / "missing.yaml")
     with pytest.raises(EventsFileError, match="is a directory"):
         load_events(tmp_path)
+
+
+@pytest.mark.parametrize("id_line", ["", "    id:\n", "    id: ~\n"])
+def test_missing_or_empty_id(tmp_path, id_line):
+    path = write(tmp_path, "  - title: X\n" + id_line + "    start: 2021-01-19 14:00\n    duration: PT1H\n")
+    assert "events[0]: missing required key `id`" in one_problem(path)

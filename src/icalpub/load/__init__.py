@@ -9,12 +9,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import yaml
+
 from ..errors import EventsFileError
 from ..model import EventsData, Organiser, Topic
-from .schema import ORGANISER, TOP, TOPIC, build_calendar, build_event, build_named
-from .yamlfile import Reader, read_nodes
+from .schema import (ORGANISER, TOP, TOPIC, build_calendar, build_event, build_named,
+                     declared_ids)
+from .yamlfile import Reader, describe, read_nodes
 
 BASE_URL_ENV = "ICALPUB_BASE_URL"
+#: Rendering costs about 5 ms per event (its invite and the feeds it is in), so this bounds
+#: a load or reload to a few seconds of one worker's time.
+MAX_EVENTS = 1_000
 
 
 def load_events(path: str | os.PathLike[str], *, base_url: str | None = None) -> EventsData:
@@ -33,6 +39,10 @@ def load_events(path: str | os.PathLike[str], *, base_url: str | None = None) ->
         reader.error(None, "file", "is empty; start from the example in the README "
                      "(it needs `calendar:` and `events:`)")
         raise EventsFileError(reader.problems)
+    if not isinstance(root, yaml.MappingNode):
+        reader.error(root, "file", f"the top level must be a mapping with `calendar:` and "
+                     f"`events:` keys, got {describe(root)}; start from the example in the README")
+        raise EventsFileError(reader.problems)
     sections = reader.mapping(root, "") or {}
     for key, (key_node, _value) in sections.items():
         if key not in TOP:
@@ -50,8 +60,14 @@ def load_events(path: str | os.PathLike[str], *, base_url: str | None = None) ->
         reader.error(root, "events", "missing the `events:` section (a list of events)")
     else:
         seen: dict[str, int] = {}
-        for index, node in enumerate(reader.sequence(events_node, "events") or []):
-            event = build_event(reader, index, node, calendar, organisers, topics, seen)
+        nodes = reader.sequence(events_node, "events") or []
+        if len(nodes) > MAX_EVENTS:
+            reader.error(events_node, "events", f"{len(nodes):,} events; a file holds at most "
+                         f"{MAX_EVENTS:,} (move past events to an archive file)")
+            nodes = []
+        ids = declared_ids(reader, nodes)
+        for index, node in enumerate(nodes):
+            event = build_event(reader, index, node, calendar, organisers, topics, seen, ids)
             if event is not None:
                 events.append(event)
     if reader.problems or calendar is None:

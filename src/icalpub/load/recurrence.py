@@ -7,7 +7,9 @@ the rule parts that dateutil would let through.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 from dateutil import rrule as _rrule
@@ -15,6 +17,30 @@ from dateutil import rrule as _rrule
 from .yamlfile import Invalid
 
 FREQS = ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
+#: Open-ended rules are allowed (feeds publish the RRULE, they never expand it) except at
+#: these frequencies: an endless ``FREQ=MINUTELY`` (a typo for MONTHLY) makes every
+#: subscriber's calendar expand half a million occurrences a year.
+SUB_DAILY = ("SECONDLY", "MINUTELY", "HOURLY")
+#: dateutil expands a rule one occurrence at a time from its start, so every question the
+#: loader asks of a rule (does it occur? its last occurrence? is this EXDATE on it?) looks at
+#: no more than this many occurrences and no further than ``HORIZON_YEARS`` after the start:
+#: ``COUNT=100000000`` or ``FREQ=SECONDLY;UNTIL=29991231`` would otherwise hang the loader.
+MAX_OCCURRENCES = 10_000
+HORIZON_YEARS = 100
+MAX_INTERVAL = 1_000
+
+#: RFC 5545 §3.3.10 ranges of the numeric BYxxx parts (signed where a minus is allowed).
+#: dateutil accepts ``BYMONTHDAY=99999`` or ``BYMONTH=13`` and then searches to year 9999.
+RANGES = {"BYSECOND": (0, 60, False), "BYMINUTE": (0, 59, False), "BYHOUR": (0, 23, False),
+          "BYMONTHDAY": (1, 31, True), "BYYEARDAY": (1, 366, True), "BYWEEKNO": (1, 53, True),
+          "BYMONTH": (1, 12, False), "BYSETPOS": (1, 366, True)}
+BYDAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)\Z")
+#: Parts that limit which *days* occur. dateutil looks for a day matching them one period at
+#: a time up to year 9999 — 7 s for ``FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30`` — so a rule with
+#: them is first checked at yearly granularity, which is quick, and such parts may not be
+#: combined with an INTERVAL at weekly or finer frequency (``FREQ=DAILY;INTERVAL=7;BYDAY=MO``
+#: from a Tuesday never occurs either, and would take as long to find out).
+DAY_PARTS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY")
 PARTS = ("FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
          "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")
 
@@ -48,29 +74,114 @@ def parse_rule(raw: str, start: date | datetime, zone: str) -> tuple[str, _rrule
         raise Invalid("COUNT and UNTIL cannot both be given (RFC 5545); keep one")
     if "COUNT" in parts and (not parts["COUNT"].isdigit() or int(parts["COUNT"]) < 1):
         raise Invalid(f"COUNT={parts['COUNT']} must be a whole number of 1 or more")
-    if "INTERVAL" in parts and (not parts["INTERVAL"].isdigit() or int(parts["INTERVAL"]) < 1):
-        raise Invalid(f"INTERVAL={parts['INTERVAL']} must be a whole number of 1 or more")
+    if "COUNT" in parts and int(parts["COUNT"]) > MAX_OCCURRENCES:
+        raise Invalid(f"COUNT={parts['COUNT']} is more than {MAX_OCCURRENCES:,} occurrences; "
+                      "publish a shorter series")
+    if parts["FREQ"] in SUB_DAILY and "COUNT" not in parts and "UNTIL" not in parts:
+        raise Invalid(f"FREQ={parts['FREQ']} without COUNT or UNTIL never ends and would fill "
+                      "subscribers' calendars; add COUNT=… or UNTIL=…")
+    if "INTERVAL" in parts and (not parts["INTERVAL"].isdigit()
+                                or not 1 <= int(parts["INTERVAL"]) <= MAX_INTERVAL):
+        raise Invalid(f"INTERVAL={parts['INTERVAL']} must be a whole number from 1 to "
+                      f"{MAX_INTERVAL:,}")
+    _check_ranges(parts)
+    if int(parts.get("INTERVAL", "1")) > 1 and parts["FREQ"] not in ("MONTHLY", "YEARLY"):
+        used = [k for k in DAY_PARTS if k in parts and not (k == "BYDAY" and parts["FREQ"] == "WEEKLY")]
+        if used:
+            raise Invalid(f"INTERVAL with {', '.join(used)} at FREQ={parts['FREQ']} is not "
+                          "supported (it can silently never occur); use FREQ=WEEKLY, MONTHLY or "
+                          "YEARLY with BYDAY/BYMONTHDAY instead")
     if "UNTIL" in parts:
         parts["UNTIL"] = _normalise_until(parts["UNTIL"], start, zone)
     normalised = ";".join(f"{k}={parts[k]}" for k in PARTS if k in parts)
     dtstart = start if isinstance(start, datetime) else datetime.combine(start, time())
+    horizon = _horizon(dtstart)
     until_local = None
     if "UNTIL" in parts:  # dateutil compares UNTIL with naive local occurrences
         until_local = _until_as_local(parts["UNTIL"], zone)
         if until_local < dtstart:
             raise Invalid(f"UNTIL ({parts['UNTIL']}) is before the event's start; "
                           "the rule would never occur")
+        if until_local > horizon:
+            raise Invalid(f"UNTIL ({parts['UNTIL']}) is more than {HORIZON_YEARS} years after "
+                          "the event's start; leave UNTIL out for a series that does not end")
     try:
         rule = _rrule.rrulestr("RRULE:" + ";".join(
             f"{k}={v}" for k, v in parts.items() if k != "UNTIL"), dtstart=dtstart)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        if until_local is not None:
+            rule = rule.replace(until=until_local)
+        if any(k in parts for k in DAY_PARTS[:4]) and not _days_exist(parts, dtstart):
+            first = None
+        else:
+            first = _bounded(rule, horizon).after(dtstart, inc=True)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
         raise Invalid(f"{raw!r} is not a valid RRULE ({exc}); see RFC 5545 §3.3.10, "
                       "e.g. FREQ=WEEKLY;BYDAY=TU;COUNT=4") from None
-    if until_local is not None:
-        rule = rule.replace(until=until_local)
-    if rule.after(dtstart, inc=True) is None:
-        raise Invalid(f"{raw!r} never occurs from the event's start; check its parts")
+    if first is None:
+        raise Invalid(f"{raw!r} never occurs in the {HORIZON_YEARS} years from the event's "
+                      "start; check its parts")
+    if first != dtstart:
+        raise Invalid(f"the event's start ({dtstart:%Y-%m-%d %H:%M}) is not an occurrence of "
+                      f"{raw!r} (the first is {first:%Y-%m-%d %H:%M}); calendar apps disagree "
+                      "on such series (RFC 5545 §3.8.5.3): move `start` to the first occurrence")
     return normalised, rule
+
+
+def _check_ranges(parts: dict[str, str]) -> None:
+    for key, value in parts.items():
+        if key == "BYDAY":
+            for item in value.split(","):
+                m = BYDAY.match(item.strip())
+                if not m or (m[2] is not None and not 1 <= int(m[2]) <= 53):
+                    raise Invalid(f"BYDAY={value}: {item!r} is not a weekday; write MO, TU, … "
+                                  "SU, optionally with a position such as 2TU or -1FR")
+        elif key in RANGES:
+            low, high, signed = RANGES[key]
+            for item in value.split(","):
+                item = item.strip()
+                number = item.lstrip("+-") if signed else item
+                if not number.isdigit() or len(number) > 3 or not low <= int(number) <= high:
+                    sign = "±" if signed else ""
+                    raise Invalid(f"{key}={value}: {item!r} is out of range; use whole numbers "
+                                  f"{sign}{low} to {sign}{high} (RFC 5545 §3.3.10)")
+        elif key == "WKST" and value not in ("MO", "TU", "WE", "TH", "FR", "SA", "SU"):
+            raise Invalid(f"WKST={value} is not a weekday; write MO, TU, … SU")
+
+
+def _days_exist(parts: dict[str, str], dtstart: datetime) -> bool:
+    """Whether any day matches the rule's day filters, judged as a yearly rule (one step per
+    year, not per day) started 400·k years later: the Gregorian calendar repeats every 400
+    years, weekdays included, so the answer is the same, and dateutil stops at year 9999 after
+    at most 800 steps."""
+    keep = {k: v for k, v in parts.items() if k in DAY_PARTS}
+    if "BYDAY" in keep and parts["FREQ"] not in ("MONTHLY", "YEARLY"):
+        keep["BYDAY"] = ",".join(BYDAY.match(d.strip())[3] for d in keep["BYDAY"].split(","))
+    if "BYDAY" in keep and parts["FREQ"] == "MONTHLY" and "BYMONTH" not in keep:
+        keep["BYMONTH"] = ",".join(str(m) for m in range(1, 13))  # ordinals count within months
+    shift = (9599 - dtstart.year) // 400 * 400
+    probe = _rrule.rrulestr("RRULE:FREQ=YEARLY;" + ";".join(f"{k}={v}" for k, v in keep.items()),
+                            dtstart=dtstart.replace(year=dtstart.year + shift, month=1, day=1))
+    return probe.after(probe._dtstart, inc=True) is not None  # noqa: SLF001
+
+
+def _horizon(dtstart: datetime) -> datetime:
+    try:
+        return dtstart.replace(year=dtstart.year + HORIZON_YEARS)
+    except ValueError:  # 29 February
+        return dtstart.replace(year=dtstart.year + HORIZON_YEARS, day=28)
+
+
+def _bounded(rule: _rrule.rrule, horizon: datetime) -> _rrule.rrule:
+    """The rule cut at the horizon, so that dateutil's search for an occurrence ends (a
+    COUNT is applied by the caller: dateutil refuses COUNT and UNTIL together)."""
+    until = rule._until  # noqa: SLF001 — dateutil has no public accessor
+    return rule.replace(count=None, until=horizon if until is None else min(until, horizon))
+
+
+def _occurrences(rule: _rrule.rrule):
+    """At most ``MAX_OCCURRENCES + 1`` occurrences (and at most COUNT) within the horizon."""
+    limit = min(rule._count or MAX_OCCURRENCES + 1, MAX_OCCURRENCES + 1)  # noqa: SLF001
+    return islice(_bounded(rule, _horizon(rule._dtstart)), limit)  # noqa: SLF001
 
 
 def _normalise_until(value: str, start: date | datetime, zone: str) -> str:
@@ -108,20 +219,33 @@ def _until_as_local(until: str, zone: str) -> datetime:
 
 def check_excluded(rule: _rrule.rrule, excluded: datetime) -> None:
     """An EXDATE that matches no occurrence is almost always a typo: say which are near."""
-    if rule.before(excluded, inc=True) == excluded:
-        return
-    near = [d for d in (rule.before(excluded), rule.after(excluded)) if d is not None]
+    before = after = None
+    for count, occurrence in enumerate(_occurrences(rule)):
+        if occurrence == excluded:
+            return
+        if occurrence > excluded:
+            after = occurrence
+            break
+        if count == MAX_OCCURRENCES:
+            raise Invalid(f"{excluded:%Y-%m-%d %H:%M} is more than {MAX_OCCURRENCES:,} "
+                          "occurrences after the start; exclude only dates nearer the start")
+        before = occurrence
+    near = [d for d in (before, after) if d is not None]
     shown = ", ".join(f"{d:%Y-%m-%d %H:%M}" for d in near) or "none"
     raise Invalid(f"{excluded:%Y-%m-%d %H:%M} is not an occurrence of the recurrence "
                   f"(nearest occurrences: {shown}); remove it or fix the date")
 
 
 def last_occurrence(rule: _rrule.rrule) -> datetime | None:
-    """The last occurrence of a bounded rule, or None for an unbounded one."""
+    """The last occurrence of a bounded rule, or None for an unbounded one.
+
+    Raises :class:`Invalid` when a bounded rule has more than ``MAX_OCCURRENCES``
+    (``FREQ=MINUTELY;UNTIL=…`` a year away has half a million)."""
     if rule._count is None and rule._until is None:  # noqa: SLF001 — dateutil has no public API
         return None
     last = None
-    for last in rule:  # bounded: COUNT or UNTIL was given
-        pass
+    for count, last in enumerate(_occurrences(rule), 1):  # bounded: COUNT or UNTIL was given
+        if count > MAX_OCCURRENCES:
+            raise Invalid(f"the rule has more than {MAX_OCCURRENCES:,} occurrences; publish a "
+                          "shorter series (an earlier UNTIL or a lower frequency)")
     return last
-

@@ -38,6 +38,8 @@ CALENDAR = {
                       doc="public URL of the site; makes UIDs and links (env ICALPUB_BASE_URL overrides)"),
     "timezone": Field(v.zone, doc="default IANA zone of events, e.g. Europe/Brussels"),
     "refresh": Field(v.duration, doc="how often clients should poll feeds (default PT12H)"),
+    "keep_cancelled": Field(v.duration, doc="how long a cancelled or removed event stays in the "
+                                            "feeds as STATUS:CANCELLED (default P30D)"),
 }
 ORGANISER = {
     "name": Field(v.text, required=True, doc="the organiser's name"),
@@ -81,11 +83,25 @@ SCHEMA: dict[str, dict[str, Field]] = {
 Values = dict[str, tuple[Any, yaml.Node]]
 
 
+def declared_ids(reader: Reader, events: list[yaml.Node]) -> dict[str, int]:
+    """Every valid id in ``events:`` and the index of its first use (no errors reported)."""
+    ids: dict[str, int] = {}
+    for index, node in enumerate(events):
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == "id" \
+                        and isinstance(value, yaml.ScalarNode) and v.SLUG.match(value.value):
+                    ids.setdefault(value.value, index)
+    return ids
+
+
 def read_fields(reader: Reader, node: yaml.Node, where: str, fields: dict[str, Field],
                 items: dict[str, tuple[yaml.Node, yaml.Node]] | None = None) -> Values:
     """Parse a mapping against its declared fields; every problem goes to ``reader``."""
     if items is None:
-        items = reader.mapping(node, where) or {}
+        items = reader.mapping(node, where)
+        if items is None:  # already reported; "missing key" errors would only be noise
+            return {}
     found: Values = {}
     for key, (key_node, value_node) in items.items():
         path = f"{where}.{key}"
@@ -136,6 +152,7 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
         description=_get(found, "description", ""),
         timezone=_get(found, "timezone", None),
         refresh=_get(found, "refresh", timedelta(hours=12)),
+        keep_cancelled=_get(found, "keep_cancelled", timedelta(days=30)),
     )
 
 
@@ -154,40 +171,47 @@ def build_named(reader: Reader, node: yaml.Node | None, section: str, fields: di
         found = read_fields(reader, value_node, where, fields)
         if reader.parse(key_node, where, v.slug) is not None and "name" in found:
             result[key] = make(slug=key, **{k: val for k, (val, _n) in found.items()})
+        else:
+            # Declared but invalid (already reported): references to it are not "unknown",
+            # which would send the editor looking for a missing definition. A file with a
+            # problem never becomes EventsData, so the None is never seen downstream.
+            result[key] = None
     return result
 
 
 def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarInfo | None,
                 organisers: dict[str, Organiser] | None, topics: dict[str, Topic] | None,
-                seen_ids: dict[str, int]) -> Event | None:
-    """One item of ``events:``, with every cross-field rule checked."""
+                seen_ids: dict[str, int], declared_ids: dict[str, int] | None = None) -> Event | None:
+    """One item of ``events:``, with every cross-field rule checked. ``declared_ids``: every
+    valid id in the file and its index, to explain ids that differ only in case."""
     items = reader.mapping(node, f"events[{index}]")
     if items is None:
         return None
     where = f"events[{index}]"
-    has_id = "id" in items
-    if has_id and not is_null(items["id"][1]):
-        event_id = reader.parse(items["id"][1], f"{where}.id", v.slug)
+    items = dict(items)
+    id_entry = items.pop("id", None)
+    event_id = None
+    if id_entry is None or is_null(id_entry[1]):
+        reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
+    else:
+        event_id = reader.parse(id_entry[1], f"{where}.id",
+                                _event_id(declared_ids if declared_ids is not None else seen_ids))
         if event_id is not None:
             if event_id in seen_ids:
-                reader.error(items["id"][1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
+                reader.error(id_entry[1], event_id, f"duplicate id (events[{seen_ids[event_id]}] "
                              "already uses it); ids must be unique: rename one")
             else:
                 seen_ids[event_id] = index
             where = event_id
-        items = {k: val for k, val in items.items() if k != "id"}
-    else:
-        event_id = None
     fields = {k: f for k, f in EVENT.items() if k != "id"}
     before = len(reader.problems)
     found = read_fields(reader, node, where, fields, items)
-    if not has_id:
-        reader.error(node, where, f"missing required key `id` ({EVENT['id'].doc})")
     _check_references(reader, found, where, "organisers", organisers)
     _check_references(reader, found, where, "topics", topics)
 
     zone = _get(found, "timezone", None) or (calendar.timezone if calendar else None)
-    if "start" in found and zone is None and calendar is not None:
+    zone_given = "timezone" in items or any(p.where == "calendar.timezone" for p in reader.problems)
+    if "start" in found and zone is None and calendar is not None and not zone_given:
         reader.error(found["start"][1], f"{where}.start", "no time zone: add `timezone:` to the "
                      "event or a default `timezone:` to the calendar section")
     if event_id is None or "start" not in found or "title" not in found or zone is None \
@@ -196,7 +220,8 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     try:
         times = _resolve_times(found, zone, where)
     except _Located as exc:
-        reader.error(exc.node, exc.where, exc.message)
+        for located in (exc, *exc.more):
+            reader.error(located.node, located.where, located.message)
         return None
     start, end, rule_text, exclude, span_end = times
     updated = found.get("updated")
@@ -217,10 +242,33 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     )
 
 
+def _event_id(ids: dict[str, int]) -> Callable[[yaml.Node], str]:
+    """The id parser, with a better message for the classic mistake of capitals: ``Webinar``
+    is not a slug, and if ``webinar`` is taken the two would be one URL on a case-insensitive
+    disk or CDN, so say that too."""
+    def parse(node: yaml.Node) -> str:
+        try:
+            return v.slug(node)
+        except Invalid:
+            raw = node.value if isinstance(node, yaml.ScalarNode) else ""
+            lower = raw.lower()
+            if raw == lower or not v.SLUG.match(lower):
+                raise
+            if lower in ids:
+                raise Invalid(f"{raw!r} differs only in case from the id of "
+                              f"events[{ids[lower]}] ({lower!r}); ids are lower-case and "
+                              "unique (they make URLs and UIDs): choose another id") from None
+            raise Invalid(f"{raw!r} has capitals; ids are lower-case (they make URLs and UIDs): "
+                          f"write {lower!r}") from None
+    return parse
+
+
 class _Located(Exception):
-    def __init__(self, node: yaml.Node, where: str, message: str):
+    def __init__(self, node: yaml.Node, where: str, message: str,
+                 more: tuple["_Located", ...] = ()):
         super().__init__(message)
         self.node, self.where, self.message = node, where, message
+        self.more = more  # further problems of the same kind, reported together
 
 
 def _resolve_times(found: Values, zone: str, where: str):
@@ -263,7 +311,8 @@ def _resolve_times(found: Values, zone: str, where: str):
             raise _Located(start_node, where, "missing `end` or `duration`; add one, e.g. "
                            "`duration: PT1H`")
         if end - start > v.MAX_DURATION:
-            raise _Located(end_node or duration_node, f"{where}.end", "the event lasts more than a "
+            raise _Located(end_node or duration_node, f"{where}.{'end' if end_node else 'duration'}",
+                           "the event lasts more than a "
                            "year; check the dates (use `recurrence` for a series)")
 
     last_day = end - timedelta(days=1) if all_day else (end - timedelta(microseconds=1)).date()
@@ -273,9 +322,9 @@ def _resolve_times(found: Values, zone: str, where: str):
         raw_rule, rule_node = found["recurrence"]
         try:
             rule_text, rule = rrules.parse_rule(raw_rule, start_raw, zone)
+            last = rrules.last_occurrence(rule)
         except Invalid as exc:
             raise _Located(rule_node, f"{where}.recurrence", exc.message) from None
-        last = rrules.last_occurrence(rule)
         span_end = None if last is None else last.date() + (last_day - start_day)
         exclude = _resolve_exclude(found.get("exclude"), rule, start_raw, zone, where)
     elif "exclude" in found:
@@ -290,6 +339,7 @@ def _resolve_exclude(entry, rule, start_raw, zone, where):
     values, node = entry
     nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
     result = []
+    problems: list[_Located] = []
     for i, (value, value_node) in enumerate(zip(values, nodes)):
         path = f"{where}.exclude[{i}]"
         if isinstance(start_raw, datetime):
@@ -302,9 +352,13 @@ def _resolve_exclude(entry, rule, start_raw, zone, where):
         try:
             rrules.check_excluded(rule, value)
         except Invalid as exc:
-            raise _Located(value_node, path, exc.message) from None
+            problems.append(_Located(value_node, path, exc.message))
+            continue
         result.append(_resolve_local(value, zone, value_node, path)
                       if isinstance(start_raw, datetime) else value.date())
+    if problems:
+        raise _Located(problems[0].node, problems[0].where, problems[0].message,
+                       more=tuple(problems[1:]))
     return tuple(result)
 
 

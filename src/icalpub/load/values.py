@@ -21,7 +21,16 @@ from .yamlfile import Invalid, describe
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_SLUG = 100
+#: Longest multi-line text (a description) and one-line text (title, location, name, agenda
+#: line, contact). Calendar apps show a title on one line: 1,000 characters is far beyond any
+#: real one and keeps a pasted document out of every subscriber's calendar.
 MAX_TEXT = 20_000
+MAX_LINE = 1_000
+#: Years a date may have. Outside them zone arithmetic overflows (year 1, 9999); before 1970
+#: the tz database promises nothing and offsets have seconds (Africa/Abidjan 1911 was
+#: -00:16:08), which calendar parsers round away (found by tests/reliability). No published
+#: event needs them.
+MIN_YEAR, MAX_YEAR = 1970, 2200
 # C0 controls other than TAB and LF, DEL and C1 controls: invisible, and some calendar
 # clients treat a bare CR as a line break (iOS drops every event after one).
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -38,19 +47,25 @@ def scalar(node: yaml.Node) -> str:
 
 
 def text(node: yaml.Node, *, multiline: bool = False) -> str:
-    """Free text. Documented normalisation: CRLF and CR become LF, single-line fields turn line
-    breaks into spaces, surrounding blank space is trimmed; other control characters are errors."""
+    """Free text. Documented normalisation (README, SECURITY.md): CRLF and CR become LF; any
+    other control character (C0 but TAB and LF, DEL, C1) is an error, never silently dropped;
+    single-line fields turn line breaks into spaces and are trimmed, multi-line fields lose
+    leading and trailing blank lines. Single-line fields hold at most ``MAX_LINE`` characters,
+    multi-line ones ``MAX_TEXT``."""
     value = scalar(node).replace("\r\n", "\n").replace("\r", "\n")
+    bad = CONTROL.search(value)  # before trimming, so that a control character is never eaten
+    if bad:
+        raise Invalid(f"contains the control character U+{ord(bad.group()):04X} at position "
+                      f"{bad.start() + 1}; remove it")
     if not multiline:  # a title or name is one line: line breaks in it become spaces
         value = re.sub(r"\s*\n\s*", " ", value.strip())
     else:
         value = value.strip("\n")
-    bad = CONTROL.search(value)
-    if bad:
-        raise Invalid(f"contains the control character U+{ord(bad.group()):04X} at position "
-                      f"{bad.start() + 1}; remove it")
-    if len(value) > MAX_TEXT:
-        raise Invalid(f"is {len(value):,} characters long; keep it under {MAX_TEXT:,}")
+    limit = MAX_TEXT if multiline else MAX_LINE
+    if len(value) > limit:
+        kind = "text" if multiline else "one-line text"
+        raise Invalid(f"is {len(value):,} characters long; {kind} is limited to {limit:,} "
+                      f"characters (starts {value[:40]!r})")
     if not value.strip():
         raise Invalid("is empty; write a value or remove the key")
     return value
@@ -137,6 +152,9 @@ def when(node: yaml.Node, *, allow_offset: bool = False) -> date | datetime:
         raise Invalid(f"{raw!r} is not a date or time; write it as 2021-01-19 14:00 "
                       "(or 2021-01-19 for an all-day event)")
     y, mo, d = int(m["y"]), int(m["mo"]), int(m["d"])
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        raise Invalid(f"{raw!r}: the year {y} is out of range; dates go from {MIN_YEAR} to "
+                      f"{MAX_YEAR}")
     if not 1 <= mo <= 12:
         raise Invalid(f"{raw!r} is not a date: month {mo} does not exist (use 1–12)")
     days = _calendar.monthrange(y, mo)[1]
@@ -186,8 +204,12 @@ def duration(node: yaml.Node) -> timedelta:
     if not m or not raw or raw.upper() in ("P", "PT") or raw.upper().endswith("T"):
         raise Invalid(f"{raw!r} is not a duration; write it as PT2H, PT1H30M or 1h30m")
     parts = {k: int(v) for k, v in m.groupdict().items() if v}
-    value = timedelta(weeks=parts.get("w", 0), days=parts.get("d", 0), hours=parts.get("h", 0),
-                      minutes=parts.get("m", 0), seconds=parts.get("s", 0))
+    try:
+        value = timedelta(weeks=parts.get("w", 0), days=parts.get("d", 0),
+                          hours=parts.get("h", 0), minutes=parts.get("m", 0),
+                          seconds=parts.get("s", 0))
+    except OverflowError:  # e.g. PT99999999999999999999H
+        value = MAX_DURATION + timedelta(days=1)
     if value <= timedelta(0):
         raise Invalid(f"{raw!r} is zero; an event must last some time")
     if value > MAX_DURATION:

@@ -33,6 +33,11 @@ NULL_TAG = "tag:yaml.org,2002:null"
 #: instead of an exponential walk.
 MAX_NODES = 1_000_000
 
+#: Largest events file read. A hand-edited calendar of a few hundred events is well under
+#: 1 MB; refusing larger files keeps a mistaken (or hostile) 50 MB file from holding a server
+#: worker for minutes and hundreds of MB while it is parsed and rendered.
+MAX_FILE_BYTES = 1024 * 1024
+
 
 class Invalid(Exception):
     """Raised by a value parser: ``message`` says what is wrong and how to fix it."""
@@ -49,13 +54,22 @@ def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
     Raises EventsFileError for a file that cannot be read, is not UTF-8, or is not YAML.
     """
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:  # read one byte past the limit, never the whole file
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise _file_error(display_name, f"file not found (looked at {path.resolve()})") from None
     except IsADirectoryError:
         raise _file_error(display_name, "is a directory, not a YAML file") from None
     except OSError as exc:
         raise _file_error(display_name, f"cannot be read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        size = _size(path, len(raw))
+        raise _file_error(display_name, f"is {size / 2**20:.1f} MB; events files are limited to "
+                          f"{MAX_FILE_BYTES / 2**20:g} MB (split old events out, or check that "
+                          "this is the right file)")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise EventsFileError([Problem(display_name, 1, 1, "file", "is UTF-16 (it starts with a "
+                                       "UTF-16 byte order mark); save the file as UTF-8")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -76,8 +90,25 @@ def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
             display_name, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0,
             "YAML syntax", f"{what}; fix the YAML syntax here",
         )]) from None
+    except yaml.reader.ReaderError as exc:  # a raw control character in the stream
+        # libyaml counts UTF-8 bytes, PyYAML's own reader characters
+        before = (text.encode()[: exc.position].decode("utf-8", "ignore")
+                  if Loader is not yaml.SafeLoader else text[: exc.position])
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        raise EventsFileError([Problem(
+            display_name, line, column, "file",
+            f"contains the control character U+{exc.character:04X}, which YAML does not allow; "
+            "remove it",
+        )]) from None
     except yaml.YAMLError as exc:
         raise _file_error(display_name, f"is not valid YAML: {exc}") from None
+
+
+def _size(path: Path, read: int) -> int:
+    try:
+        return max(path.stat().st_size, read)
+    except OSError:
+        return read
 
 
 def _line(text: str, index: int) -> str:

@@ -3,12 +3,13 @@ invites (RFC 5546 METHOD:PUBLISH / CANCEL)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from icalendar import Calendar, Component, Timezone, vDuration, vText
 
 from .. import __version__, urls
-from ..model import Event, EventsData
+from ..model import Event, EventsData, Tracked
 from ..select import Feed
 from .event import vevent
 from .vtimezone import build_vtimezone
@@ -32,7 +33,10 @@ def zone_spans(events: tuple[Event, ...]) -> dict[str, tuple[date, date | None]]
             first = min(first, old_first)
             last = None if last is None or old_last is None else max(last, old_last)
         spans[event.timezone] = (first, last)
-    return spans
+    # Whole years: a VTIMEZONE covers from the year before ``first`` anyway, and whole years
+    # let every invite and feed of a zone share a handful of rendered VTIMEZONEs.
+    return {key: (date(first.year, 1, 1), None if last is None else date(last.year, 12, 31))
+            for key, (first, last) in spans.items()}
 
 
 def timezones(events: tuple[Event, ...]) -> list[Timezone]:
@@ -47,16 +51,16 @@ def _calendar(components: list[Component], **properties) -> Calendar:
     return cal
 
 
-def feed_calendar(feed: Feed, data: EventsData) -> Calendar:
-    """A subscription feed: every event of ``feed`` plus one VTIMEZONE per TZID used."""
+def feed_header(feed: Feed, data: EventsData) -> Calendar:
+    """A feed's VCALENDAR with its properties and no components (``Renderer`` adds those as
+    already-serialised parts)."""
     info = data.calendar
-    feed_url = urls.absolute(info.base_url, feed.path)
     cal = _calendar(
-        [*timezones(feed.events), *(vevent(e, data) for e in feed.events)],
+        [],
         method="PUBLISH",
         uid=f"{feed.path}@{info.host}",
         refresh_interval=info.refresh,
-        source=feed_url,
+        source=urls.absolute(info.base_url, feed.path),
         url=urls.absolute(info.base_url, ""),
     )
     # NAME / X-WR-CALNAME and DESCRIPTION / X-WR-CALDESC are TEXT (RFC 7986 §5.1, RFC 5545
@@ -75,11 +79,34 @@ def feed_calendar(feed: Feed, data: EventsData) -> Calendar:
     return cal
 
 
-def invite_calendar(event: Event, data: EventsData) -> Calendar:
-    """A single-event invite. No NAME / X-WR-CALNAME: with them Outlook opens the file as a new
-    calendar instead of an appointment (MS-OXCICAL). A cancelled event is sent as
-    METHOD:CANCEL with the same UID, which makes calendars that imported it remove it."""
+def invite_header(event: Event) -> Calendar:
+    """A single-event invite's VCALENDAR, without components. No NAME / X-WR-CALNAME: with
+    them Outlook opens the file as a new calendar instead of an appointment (MS-OXCICAL). A
+    cancelled event is sent as METHOD:CANCEL with the same UID, which makes calendars that
+    imported it remove it."""
     method = "CANCEL" if event.status == "cancelled" else "PUBLISH"
-    cal = _calendar([*timezones((event,)), vevent(event, data)], method=method)
+    cal = _calendar([], method=method)
     cal.pop("UID", None)  # Calendar.new invents a random one; an invite needs none
+    return cal
+
+
+def feed_calendar(feed: Feed, data: EventsData,
+                  tracked: Mapping[str, Tracked] | None = None) -> Calendar:
+    """The whole feed as one icalendar object: every event plus one VTIMEZONE per TZID used.
+
+    ``Renderer`` produces the same bytes from parts rendered once; this straightforward form
+    is the reference it is tested against."""
+    tracked = tracked or {}
+    cal = feed_header(feed, data)
+    for component in [*timezones(feed.events),
+                      *(vevent(e, data, tracked=tracked.get(e.id)) for e in feed.events)]:
+        cal.add_component(component)
+    return cal
+
+
+def invite_calendar(event: Event, data: EventsData, tracked: Tracked | None = None) -> Calendar:
+    """The invite as one icalendar object (the reference for ``Renderer.invite``)."""
+    cal = invite_header(event)
+    for component in [*timezones((event,)), vevent(event, data, tracked=tracked)]:
+        cal.add_component(component)
     return cal

@@ -4,13 +4,15 @@ Thunderbird and Evolution need to show it correctly and to recognise it again ne
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 from zoneinfo import ZoneInfo
 
 from icalendar import Event as VEvent
 from icalendar import vCalAddress, vRecur, vText
 
 from .. import urls
-from ..model import CalendarInfo, Event, EventsData
+from ..model import CalendarInfo, Event, EventsData, Tracked
+from ..richtext import render_markdown
 
 UTC = ZoneInfo("UTC")
 
@@ -54,7 +56,8 @@ def organizer(event: Event, data: EventsData) -> vCalAddress:
 def plain_description(event: Event, data: EventsData) -> str:
     """DESCRIPTION is plain text: the description, then agenda, organisers, registration and
     contact, so that a calendar showing only this field still tells the whole story."""
-    parts = [event.description] if event.description else []
+    description = render_markdown(event.description).text  # Markdown -> clean text
+    parts = [description] if description else []
     if event.agenda:
         parts.append("Agenda:\n" + "\n".join(f"• {line}" for line in event.agenda))
     if event.organisers:
@@ -67,16 +70,41 @@ def plain_description(event: Event, data: EventsData) -> str:
     return "\n\n".join(parts)
 
 
+def html_description(event: Event, data: EventsData) -> str:
+    """The same story as :func:`plain_description`, as sanitised HTML for
+    ``X-ALT-DESC;FMTTYPE=text/html`` (Outlook shows it instead of DESCRIPTION)."""
+    parts = [render_markdown(event.description).html] if event.description else []
+    if event.agenda:
+        items = "".join(f"<li>{escape(line)}</li>" for line in event.agenda)
+        parts.append(f"<p><strong>Agenda</strong></p><ul>{items}</ul>")
+    if event.organisers:
+        names = ", ".join(escape(data.organisers[slug].name) for slug in event.organisers)
+        parts.append(f"<p>Organised by: {names}</p>")
+    if event.registration_url:
+        link = escape(event.registration_url)
+        parts.append(f'<p>Register: <a href="{link}">{link}</a></p>')
+    if event.contacts:
+        parts.append("<p>Contact:<br>" + "<br>".join(escape(c) for c in event.contacts) + "</p>")
+    body = "".join(p for p in parts if p)
+    return f"<html><body>{body}</body></html>" if body else ""
+
+
 def event_url(event: Event, calendar: CalendarInfo) -> str:
     return event.url or urls.absolute(calendar.base_url, urls.event_page_path(event.id))
 
 
-def vevent(event: Event, data: EventsData, *, sequence: int = 0) -> VEvent:
-    """Build the VEVENT. All text goes through icalendar, which escapes and folds it."""
+def vevent(event: Event, data: EventsData, *, sequence: int = 0,
+           tracked: Tracked | None = None) -> VEvent:
+    """Build the VEVENT. All text goes through icalendar, which escapes and folds it.
+
+    ``tracked`` (from the state file, see ``icalpub.state``) supplies SEQUENCE, CREATED,
+    LAST-MODIFIED and DTSTAMP; without it they are derived from the data alone."""
     cal = data.calendar
+    if tracked is not None:
+        sequence = tracked.sequence
     component = VEvent.new(
         uid=uid(event, cal),
-        stamp=stamp(event),
+        stamp=tracked.stamp if tracked else stamp(event),
         start=event.start,
         end=event.end,
         summary=event.title,
@@ -90,8 +118,12 @@ def vevent(event: Event, data: EventsData, *, sequence: int = 0) -> VEvent:
         sequence=sequence,
         classification="PUBLIC",
         transparency="OPAQUE",
-        last_modified=event.updated,
+        last_modified=tracked.last_modified if tracked else event.updated,
+        created=tracked.created if tracked else None,
     )
+    alt = html_description(event, data)
+    if alt:
+        component.add("X-ALT-DESC", vText(alt), parameters={"FMTTYPE": "text/html"})
     if event.recurrence:
         component.add("RRULE", vRecur.from_ical(event.recurrence))
     if event.exclude:

@@ -1,0 +1,160 @@
+"""HTML pages: the listing, event pages, topic and organiser pages, and their CSS and script.
+
+Rendered with Jinja2 directly (not ``flask.render_template``) because the pages are site
+resources like the feeds: ``site`` computes them once, the server looks them up and the static
+export writes the same bytes. Only the search page (``/?q=…``) is rendered per query, by
+:func:`search_page`, through the same templates.
+
+Pages do not know what time it is: the split into upcoming and "Past events" happens in the
+browser (``static/app.js``), so the same data always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources as package_files
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from . import urls
+from .links import SubscribeLinks, subscribe_links
+from .model import Event, EventsData
+from .search import Query, query_feed
+from .select import Feed
+from .views import EventView, event_view, json_ld_script
+
+HTML_TYPE = "text/html; charset=utf-8"
+STATIC_FILES = {urls.STYLESHEET: "text/css; charset=utf-8",
+                urls.SCRIPT: "text/javascript; charset=utf-8"}
+
+
+@functools.cache
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("icalpub"), autoescape=select_autoescape(default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    return env
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """A feed as the pages show it: its subscribe links, jCal link, page and size."""
+
+    feed: Feed
+    title: str  # the topic or organiser name, or the calendar's
+    links: SubscribeLinks
+    jcal: str  # absolute
+    page: str  # root-relative link to the feed's listing page
+    count: int
+
+
+def feed_view(feed: Feed, data: EventsData) -> FeedView:
+    base = data.calendar.base_url
+    if feed.kind == "topic":
+        title, page = data.topics[feed.slug].name, urls.topic_page_path(feed.slug)
+    elif feed.kind == "organiser":
+        title, page = data.organisers[feed.slug].name, urls.organiser_page_path(feed.slug)
+    else:
+        title, page = data.calendar.name, ""
+    path = feed.path  # a filtered feed's path carries its query: keep it on the jCal link
+    file, sep, query = path.partition("?")
+    jcal = urls.jcal_path(file) + sep + query
+    return FeedView(feed, title, subscribe_links(base, path, feed.name),
+                    urls.absolute(base, jcal), urls.site_relative(base, page), len(feed.events))
+
+
+def _months(views: list[EventView]) -> list[tuple[str, list[EventView]]]:
+    groups: list[tuple[str, list[EventView]]] = []
+    for view in views:
+        if not groups or groups[-1][0] != view.month:
+            groups.append((view.month, []))
+        groups[-1][1].append(view)
+    return groups
+
+
+class PageContext:
+    """What every page needs: the calendar, links to the stylesheet, script and home."""
+
+    def __init__(self, data: EventsData, feeds: tuple[Feed, ...]):
+        base = data.calendar.base_url
+        self.data = data
+        self.calendar = data.calendar
+        self.home = urls.site_relative(base, "")
+        self.stylesheet = urls.site_relative(base, urls.STYLESHEET)
+        self.script = urls.site_relative(base, urls.SCRIPT)
+        self.feeds = [feed_view(f, data) for f in feeds]
+        self.topics = sorted(data.topics.values(), key=lambda t: t.name.casefold())
+        self.organisers = sorted(data.organisers.values(), key=lambda o: o.name.casefold())
+
+        self._views: dict[str, EventView] = {}
+        self._summaries: dict[str, Markup] = {}
+        self._macros = environment().get_template("_macros.html").make_module({"site": self})
+
+    def view(self, event: Event) -> EventView:
+        """An event's view, built once per site although the event shows on several pages."""
+        view = self._views.get(event.id)
+        if view is None:
+            view = self._views[event.id] = event_view(event, self.data)
+        return view
+
+    def summary(self, view: EventView) -> Markup:
+        """An event's card in listings, rendered once: it is the same on every listing."""
+        html = self._summaries.get(view.event.id)
+        if html is None:
+            html = self._summaries[view.event.id] = self._macros.event_summary(view)
+        return html
+
+    def render(self, template: str, **values: object) -> bytes:
+        html = environment().get_template(template).render(site=self, **values)
+        return html.encode("utf-8")
+
+
+def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Query,
+            show_calendars: bool) -> bytes:
+    views = [ctx.view(e) for e in feed.events]
+    return ctx.render("listing.html", heading=heading, intro=intro, months=_months(views),
+                      total=len(views), feed=feed_view(feed, ctx.data), query=query,
+                      show_calendars=show_calendars)
+
+
+def event_page(ctx: PageContext, view: EventView) -> bytes:
+    return ctx.render("event.html", view=view, json_ld=json_ld_script(view, ctx.data))
+
+
+def page_resources(data: EventsData, feeds: tuple[Feed, ...]) -> list[tuple[str, bytes, str]]:
+    """Every page and static file: (resource path, bytes, content type)."""
+    ctx = PageContext(data, feeds)
+    out: list[tuple[str, bytes, str]] = []
+    empty = Query()
+    for feed in feeds:
+        if feed.kind == "all":
+            body = listing(ctx, feed, heading=data.calendar.name, intro=data.calendar.description,
+                           query=empty, show_calendars=True)
+            out.append((urls.INDEX_PAGE, body, HTML_TYPE))
+        elif feed.kind == "topic":
+            topic = data.topics[feed.slug]
+            body = listing(ctx, feed, heading=f"Topic: {topic.name}", intro=topic.description,
+                           query=Query(topics=(feed.slug,)), show_calendars=False)
+            out.append((urls.page_resource(urls.topic_page_path(feed.slug)), body, HTML_TYPE))
+        elif feed.kind == "organiser":
+            org = data.organisers[feed.slug]
+            body = listing(ctx, feed, heading=f"Organiser: {org.name}", intro="",
+                           query=Query(organisers=(feed.slug,)), show_calendars=False)
+            out.append((urls.page_resource(urls.organiser_page_path(feed.slug)), body, HTML_TYPE))
+    for event in data.events:
+        body = event_page(ctx, ctx.view(event))
+        out.append((urls.page_resource(urls.event_page_path(event.id)), body, HTML_TYPE))
+    for path, content_type in STATIC_FILES.items():
+        out.append((path, package_files.files("icalpub").joinpath(path).read_bytes(),
+                    content_type))
+    return out
+
+
+def search_page(data: EventsData, feeds: tuple[Feed, ...], query: Query) -> bytes:
+    """The listing for a query, with the subscribe buttons of the matching feed."""
+    ctx = PageContext(data, feeds)
+    feed = query_feed(data, query)
+    return listing(ctx, feed, heading="Search results", intro="", query=query,
+                   show_calendars=True)

@@ -1,0 +1,75 @@
+"""Loaded data + state file -> the site to publish: the one step ``serve``, ``build`` and
+``check`` share, so they agree on every SEQUENCE, DTSTAMP and Last-Modified.
+
+Two short turns under the state file's lock, with the slow part (rendering) between them:
+
+1. read what was published, decide every event's SEQUENCE and timestamps (``tracking``),
+   save — from here on every process gives the same values for this version of the file;
+2. render (``site``) without the lock, so other workers are not held up for seconds;
+3. re-read the state, record each resource's ETag and Last-Modified (kept while the ETag is
+   the same, so a second process rendering the same bytes keeps the first one's time), save.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .model import EventsData
+from .site import Site, build_site
+from .state import StateStore
+from .tracking import Change, reconcile, stamp_resources
+
+#: Returns the current time (aware, UTC). Injected in tests; see :func:`system_clock`.
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Now, in UTC, to the second. ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention)
+    replaces it, so a build can be repeated with the same timestamps."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Published:
+    site: Site
+    modified: Mapping[str, datetime]  # path -> HTTP Last-Modified (UTC, whole seconds)
+    changes: tuple[Change, ...]  # what this run changed (or, dry run, would change)
+    valid_until: datetime | None  # rebuild at this time: a cancelled event's retention ends
+
+    @property
+    def last_modified(self) -> datetime:
+        """The newest Last-Modified of all resources."""
+        return max(self.modified.values(), default=datetime.fromtimestamp(0, timezone.utc))
+
+
+def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: datetime,
+            write: bool = True, previous: Site | None = None) -> Published:
+    """Decide, render and (unless ``write`` is False, as for ``check``) save the state.
+
+    ``previous`` (the site a server published before) lends its rendered components, so
+    only what changed is rendered again.
+    Raises :class:`~icalpub.errors.StateFileError` for a corrupt or unwritable state file.
+    """
+    now = now.astimezone(timezone.utc).replace(microsecond=0)
+    store = StateStore(Path(state_path))
+    with store.transaction(write=write) as txn:
+        outcome = reconcile(txn.state, data, now)
+        if write:
+            txn.save(outcome.state)
+    site = build_site(outcome.data, outcome.tracked, previous)
+    etags = {path: resource.etag for path, resource in site.resources.items()}
+    if not write:
+        modified = stamp_resources(outcome.state, etags, now)
+    else:
+        with store.transaction() as txn:
+            state = txn.state  # as saved above, or as a later process left it
+            modified = stamp_resources(state, etags, now)
+            txn.save(state)
+    return Published(site, modified, outcome.changes, outcome.valid_until)

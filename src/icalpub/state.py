@@ -1,0 +1,267 @@
+"""The state file (``events.state.json``): what icalpub has already published, per event.
+
+Calendars recognise an update of an event they hold by its UID and a higher SEQUENCE
+(RFC 5545 §3.8.7.4, RFC 5546 §2.1.4); a file of events has no memory of what it said last
+time, so this file is that memory. It is small, diff-friendly JSON meant to be committed next
+to events.yaml, and it is shared by every process that publishes the same file:
+
+* one writer at a time: an exclusive ``fcntl.flock`` on a sibling ``.lock`` file is held for
+  the whole read–decide–write cycle, so two gunicorn workers (or a build next to a server)
+  take turns and the second one sees — and reuses — the values the first one decided;
+* written atomically (temporary sibling + ``os.replace``): a crash leaves the old file or the
+  new one, never half of one;
+* a missing file is a first run; a corrupt one is an error that names the file, never a
+  silent reset (which would send SEQUENCE 0 again).
+
+The decisions themselves (new / changed / cancelled / expired) live in ``tracking``; this
+module only holds the data types and reads and writes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import StateFileError
+
+FORMAT = 1
+ABOUT = ("icalpub change tracking for the events file next to it: SEQUENCE, CREATED, "
+         "LAST-MODIFIED and DTSTAMP per event. Commit it together with the events file; "
+         "do not edit or delete it (see README, 'State file').")
+
+
+def state_path_for(events_path: str | os.PathLike[str]) -> Path:
+    """``events.yaml`` -> ``events.state.json`` in the same folder."""
+    path = Path(events_path)
+    return path.with_name(f"{path.stem}.state.json")
+
+
+@dataclass
+class EventRecord:
+    """What was last published for one event id."""
+
+    hash: str  # content_hash of ``last`` (see tracking): what the event said
+    sequence: int
+    created: datetime  # UTC, whole seconds
+    last_modified: datetime
+    stamp: datetime  # DTSTAMP
+    cancelled_at: datetime | None = None  # when it was first published as cancelled
+    removed: bool = False  # no longer in the events file (published from ``last``)
+    gone: bool = False  # retention over: no longer published at all (a tombstone)
+    last: dict[str, Any] | None = None  # the event's fields, to re-render it once removed
+
+
+@dataclass
+class ResourceRecord:
+    """The bytes last published at one path, by digest, and since when (HTTP Last-Modified)."""
+
+    etag: str
+    last_modified: datetime
+
+
+@dataclass
+class State:
+    events: dict[str, EventRecord] = field(default_factory=dict)
+    resources: dict[str, ResourceRecord] = field(default_factory=dict)
+
+
+# --- JSON codec ------------------------------------------------------------------------------
+
+def format_instant(value: datetime) -> str:
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode(state: State) -> bytes:
+    """Stable bytes: sorted keys, one key per line, defaults left out (small git diffs)."""
+    events: dict[str, Any] = {}
+    for event_id, rec in sorted(state.events.items()):
+        item: dict[str, Any] = {
+            "hash": rec.hash, "sequence": rec.sequence, "created": format_instant(rec.created),
+            "last_modified": format_instant(rec.last_modified), "dtstamp": format_instant(rec.stamp),
+        }
+        if rec.cancelled_at is not None:
+            item["cancelled_at"] = format_instant(rec.cancelled_at)
+        if rec.removed:
+            item["removed"] = True
+        if rec.gone:
+            item["gone"] = True
+        if rec.last is not None:
+            item["last"] = rec.last
+        events[event_id] = item
+    resources = {path: {"etag": rec.etag, "last_modified": format_instant(rec.last_modified)}
+                 for path, rec in sorted(state.resources.items())}
+    document = {"about": ABOUT, "format": FORMAT, "events": events, "resources": resources}
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+class _Bad(Exception):
+    pass
+
+
+def _get(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str,
+         required: bool = True) -> Any:
+    if key not in obj:
+        if required:
+            raise _Bad(f"{where}: missing `{key}`")
+        return None
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _Bad(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, "
+                   f"got {type(value).__name__} {value!r}")
+    return value
+
+
+def _instant(obj: dict[str, Any], key: str, where: str, required: bool = True) -> datetime | None:
+    raw = _get(obj, key, str, where, required)
+    if raw is None:
+        return None
+    try:
+        value = datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        raise _Bad(f"{where}.{key}: {raw!r} is not a UTC time like 2021-01-19T13:00:00Z") from None
+    return value.replace(tzinfo=timezone.utc)
+
+
+def decode(raw: bytes, name: str) -> State:
+    """Parse the file's bytes; any problem is a :class:`StateFileError` naming ``name``."""
+    try:
+        document = json.loads(raw.decode("utf-8"))
+        if not isinstance(document, dict):
+            raise _Bad("the file is not a JSON object")
+        if document.get("format") != FORMAT:
+            raise _Bad(f"unknown format {document.get('format')!r} (this icalpub reads "
+                       f"format {FORMAT}; upgrade icalpub)")
+        state = State()
+        for event_id, item in _get(document, "events", dict, "").items():
+            where = f"events.{event_id}"
+            if not isinstance(item, dict):
+                raise _Bad(f"{where}: expected an object")
+            sequence = _get(item, "sequence", int, where)
+            if sequence < 0:
+                raise _Bad(f"{where}.sequence: {sequence} is negative")
+            state.events[event_id] = EventRecord(
+                hash=_get(item, "hash", str, where), sequence=sequence,
+                created=_instant(item, "created", where),  # type: ignore[arg-type]
+                last_modified=_instant(item, "last_modified", where),  # type: ignore[arg-type]
+                stamp=_instant(item, "dtstamp", where),  # type: ignore[arg-type]
+                cancelled_at=_instant(item, "cancelled_at", where, required=False),
+                removed=bool(_get(item, "removed", bool, where, required=False)),
+                gone=bool(_get(item, "gone", bool, where, required=False)),
+                last=_get(item, "last", dict, where, required=False),
+            )
+        for path, item in _get(document, "resources", dict, "").items():
+            where = f"resources.{path}"
+            if not isinstance(item, dict):
+                raise _Bad(f"{where}: expected an object")
+            state.resources[path] = ResourceRecord(
+                _get(item, "etag", str, where),
+                _instant(item, "last_modified", where))  # type: ignore[arg-type]
+        return state
+    except (UnicodeDecodeError, json.JSONDecodeError, _Bad) as exc:
+        detail = str(exc).lstrip(": ") if isinstance(exc, _Bad) else f"not valid JSON ({exc})"
+        raise StateFileError(
+            f"{name}: {detail}. This file records the SEQUENCE calendars have already seen; "
+            "restore it from version control (git checkout -- FILE) or fix it by hand. "
+            "Deleting it starts every event again at SEQUENCE 0, which calendars that "
+            "already hold an event may ignore.") from None
+
+
+# --- the file, its lock and atomic writes --------------------------------------------------------
+
+class StateStore:
+    """Reads and writes one state file under an advisory lock shared by all processes."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(f".{self.path.name}.lock")
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Transaction]:
+        """Hold the exclusive lock for a read–decide–write cycle (``write=True``).
+
+        A read-only transaction (``icalpub check``) takes no lock and creates no file: writes
+        are atomic replaces, so a reader always sees one whole version. Where the lock file
+        cannot be created (a read-only deployment with a committed, up-to-date state), reading
+        still works and saving an unchanged state is a no-op; a state that needs changing is
+        then an error naming the folder.
+        """
+        if not write:
+            yield Transaction(self, self.read(), writable=False)
+            return
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
+                raise StateFileError(f"{self.lock_path}: cannot open the lock file: "
+                                     f"{exc.strerror}") from None
+            fd = None
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield Transaction(self, self.read(), writable=fd is not None)
+        finally:
+            if fd is not None:
+                os.close(fd)  # closing releases the flock
+
+    def read(self) -> State:
+        """The state on disk; an empty one if the file does not exist yet (first run)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return State()
+        except OSError as exc:
+            raise StateFileError(f"{self.path}: cannot be read: {exc.strerror}") from None
+        return decode(raw, str(self.path))
+
+    def write_bytes(self, data: bytes) -> None:
+        """Temporary sibling, fsync, ``os.replace``: readers see the old or the new file."""
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+
+@dataclass
+class Transaction:
+    store: StateStore
+    state: State
+    writable: bool
+
+    def save(self, state: State) -> bool:
+        """Write ``state`` if its bytes differ from the file's; True if it wrote."""
+        data = encode(state)
+        try:
+            if self.store.path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise StateFileError(f"{self.store.path}: cannot be read: {exc.strerror}") from None
+        if not self.writable:
+            raise StateFileError(
+                f"{self.store.path}: the events changed but the state file cannot be updated "
+                f"(no write access to {self.store.path.parent}/); give the process write access, "
+                "or run `icalpub build` where it can and deploy the updated state file")
+        try:
+            self.store.write_bytes(data)
+        except OSError as exc:
+            raise StateFileError(f"{self.store.path}: cannot be written: {exc.strerror}; "
+                                 "check permissions and free space") from None
+        return True

@@ -1,0 +1,92 @@
+"""``icalpub serve --static DIR``: serve a tree written by ``icalpub build``.
+
+The tree's ``manifest.json`` lists every file with its type, Last-Modified and download name,
+so ``web`` answers with the same headers as when it serves events.yaml itself — through the
+same conditional-response code. Only paths listed in the manifest are served, so ``..`` or an
+encoded slash can never reach a file outside the tree. The manifest is re-read when a new
+build is swapped in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import ExportError
+from .export import MANIFEST
+from .site import Resource
+
+
+@dataclass(frozen=True)
+class StaticSnapshot:
+    """One manifest's view of the tree; the same look-up interface as ``live.Snapshot``."""
+
+    root: Path
+    files: dict[str, dict[str, Any]]
+    max_age: int
+
+    def get(self, path: str) -> Resource | None:
+        entry = self.files.get(path)
+        if entry is None:
+            return None
+        target = (self.root / entry["file"]).resolve()
+        if not target.is_relative_to(self.root):  # a tampered manifest must not escape
+            return None
+        try:
+            body = target.read_bytes()
+        except OSError:
+            return None
+        return Resource(path, body, entry["content_type"], download_name=entry.get("download_name"))
+
+    def resource_modified(self, path: str) -> datetime:
+        raw = self.files[path]["last_modified"]
+        return datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def read_manifest(root: Path) -> StaticSnapshot:
+    path = root / MANIFEST
+    try:
+        document = json.loads(path.read_bytes())
+        files = document["files"]
+        max_age = int(document["cache_control"].rsplit("=", 1)[1])
+    except FileNotFoundError:
+        raise ExportError(f"{path}: not found; build the tree first with "
+                          f"`icalpub build --out {root}`") from None
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ExportError(f"{path}: not an icalpub manifest ({exc}); rebuild the tree with "
+                          f"`icalpub build --out {root}`") from None
+    return StaticSnapshot(root, files, max_age)
+
+
+class StaticTree:
+    """Holds the current :class:`StaticSnapshot`; re-reads the manifest when it is replaced."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root).resolve()
+        self._lock = threading.Lock()
+        self._signature = self._stat()
+        self._snapshot = read_manifest(self.root)
+
+    def _stat(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.root / MANIFEST)
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    @property
+    def snapshot(self) -> StaticSnapshot:
+        signature = self._stat()
+        if signature is not None and signature != self._signature:
+            with self._lock:
+                try:
+                    self._snapshot = read_manifest(self.root)
+                    self._signature = signature
+                except ExportError:
+                    pass  # mid-swap or broken: keep serving what we had
+        return self._snapshot

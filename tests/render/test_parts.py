@@ -1,0 +1,73 @@
+"""Calendars assembled from parts rendered once equal icalendar's own serialisation."""
+
+import json
+
+import icalendar
+import pytest
+
+from icalpub.load import load_events
+from icalpub.render.calendar import feed_calendar, invite_calendar
+from icalpub.render.jcal import calendar_to_jcal
+from icalpub.render.parts import Renderer
+from icalpub.select import all_feeds
+from parsers import parse_all
+
+
+@pytest.mark.parametrize("name", ["minimal.yaml", "injection.yaml", "../../events.yaml"])
+def test_assembled_bytes_equal_icalendar_to_ical(fixture_path, name):
+    data = load_events(fixture_path(name))
+    renderer = Renderer(data)
+    for feed in all_feeds(data):
+        assert renderer.feed(feed) == feed_calendar(feed, data).to_ical(), feed.path
+        assert renderer.feed_jcal(feed) == calendar_to_jcal(feed_calendar(feed, data)), feed.path
+        json.loads(renderer.feed_jcal(feed))
+    for event in data.events:
+        assert renderer.invite(event) == invite_calendar(event, data).to_ical(), event.id
+        assert parse_all(renderer.invite(event))["vobject"]
+
+
+def test_each_component_is_rendered_once(fixture_path):
+    data = load_events(fixture_path("minimal.yaml"))
+    renderer = Renderer(data)
+    for feed in all_feeds(data):
+        renderer.feed(feed)
+        renderer.feed_jcal(feed)
+    for event in data.events:
+        renderer.invite(event)
+    vtimezones = {(k, f, l) for k, f, l in [(key[1], key[2], key[3]) for key in renderer._parts
+                                             if key[0] == "VTIMEZONE"]}
+    assert renderer.rendered == len(data.events) + len(vtimezones)
+
+
+def test_an_edit_renders_only_the_edited_event_again(tmp_path, fixture_path):
+    path = tmp_path / "events.yaml"
+    text = fixture_path("minimal.yaml").read_text()
+    path.write_text(text)
+    first = Renderer(load_events(path))
+    feeds = all_feeds(first.data)
+    for feed in feeds:
+        first.feed(feed)
+    path.write_text(text.replace("title: Weekly call", "title: Weekly call (new room)"))
+    data = load_events(path)
+    second = Renderer(data, previous=first)
+    bodies = [second.feed(feed) for feed in all_feeds(data)]
+    assert second.rendered == 1
+    (event,) = [e for e in icalendar.Calendar.from_ical(bodies[0]).walk("VEVENT")
+                if e["UID"].startswith("weekly-call@")]
+    assert event["SUMMARY"] == "Weekly call (new room)"
+    assert bodies[0] == feed_calendar(all_feeds(data)[0], data).to_ical()
+
+
+def test_parts_do_not_leak_between_organiser_renames(tmp_path, fixture_path):
+    """An event's bytes show its organisers' names: renaming one re-renders its events."""
+    path = tmp_path / "events.yaml"
+    text = fixture_path("minimal.yaml").read_text()
+    path.write_text(text)
+    first = Renderer(load_events(path))
+    first.feed(all_feeds(first.data)[0])
+    path.write_text(text.replace("name: River Network", "name: River Network Europe"))
+    data = load_events(path)
+    second = Renderer(data, previous=first)
+    body = second.feed(all_feeds(data)[0])
+    assert second.rendered == 2  # the two events River organises
+    assert b"River Network Europe" in body
