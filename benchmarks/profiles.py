@@ -48,7 +48,10 @@ def inner_reload(path: Path, n: int) -> None:
     from benchmarks.bench_reload import edit_event
     from icalpub.live import LiveSite
 
-    live = LiveSite(path, check_interval=0)
+    import inspect
+
+    settle = {"settle": 0} if "settle" in inspect.signature(LiveSite).parameters else {}
+    live = LiveSite(path, check_interval=0, **settle)  # settle: main waits for a quiet file
     edit_event(path, n, 1)
     live.snapshot  # noqa: B018 - the property reloads
 
