@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
@@ -43,12 +44,27 @@ def render_markdown(source: str) -> RichText:
     smaller than the number of descriptions, walked in order, would never hit."""
     if not source.strip():
         return RichText("", "")
-    raw = markdown.markdown(source, extensions=["sane_lists"], output_format="html")
+    converter = _converter()
+    raw = converter.reset().convert(source)
     html = nh3.clean(raw, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in
                                                              ALLOWED_ATTRIBUTES.items()},
                      url_schemes=set(URL_SCHEMES), clean_content_tags=set(CLEAN_CONTENT_TAGS),
                      link_rel="noopener noreferrer nofollow")
     return RichText(html.strip(), html_to_text(html))
+
+
+_local = threading.local()
+
+
+def _converter() -> markdown.Markdown:
+    """One Markdown converter per thread, reset between documents: building its parser costs
+    as much as converting a description (``markdown.markdown`` builds one per call), and a
+    converter is not safe to share between threads."""
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = markdown.Markdown(extensions=["sane_lists"],
+                                                         output_format="html")
+    return converter
 
 
 class _TextWriter(HTMLParser):

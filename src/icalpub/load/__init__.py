@@ -20,7 +20,7 @@ from .yamlfile import Reader, describe, read_nodes
 BASE_URL_ENV = "ICALPUB_BASE_URL"
 #: Rendering costs about 5 ms per event (its invite and the feeds it is in), so this bounds
 #: a load or reload to a few seconds of one worker's time.
-MAX_EVENTS = 1_000
+MAX_EVENTS = 100_000
 
 
 def load_events(path: str | os.PathLike[str], *, base_url: str | None = None) -> EventsData:

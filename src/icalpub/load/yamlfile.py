@@ -31,12 +31,12 @@ NULL_TAG = "tag:yaml.org,2002:null"
 
 #: Bounds the work of walking the tree, so that an alias "billion laughs" file is an error
 #: instead of an exponential walk.
-MAX_NODES = 1_000_000
+MAX_NODES = 20_000_000
 
 #: Largest events file read. A hand-edited calendar of a few hundred events is well under
 #: 1 MB; refusing larger files keeps a mistaken (or hostile) 50 MB file from holding a server
 #: worker for minutes and hundreds of MB while it is parsed and rendered.
-MAX_FILE_BYTES = 1024 * 1024
+MAX_FILE_BYTES = 40 * 1024 * 1024
 
 
 class Invalid(Exception):
