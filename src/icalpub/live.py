@@ -74,18 +74,24 @@ class LiveSite:
 
     ``check_interval`` bounds how often the file is stat-ed (0: on every request);
     ``settle`` is how long a new version must stay unmodified before it is read.
+    A reload runs in a background thread: the request that noticed the change waits for it at
+    most ``reload_wait`` seconds, every other request is answered from the current snapshot
+    at once. A large site takes seconds to rebuild; done inside a request, that would hold a
+    gunicorn worker past its timeout and turn into 500s.
     Every load goes through :func:`~icalpub.publish.publish` with the state file
     (``state_path``, default ``events.state.json`` next to the events file), so SEQUENCE and
     DTSTAMP are the ones ``icalpub build`` and the other workers give; ``clock`` gives "now".
     """
 
     def __init__(self, path: str | os.PathLike[str], *, base_url: str | None = None,
-                 check_interval: float = 1.0, settle: float = 0.5,
+                 check_interval: float = 1.0, settle: float = 0.5, reload_wait: float = 5.0,
                  state_path: str | os.PathLike[str] | None = None, clock: Clock = system_clock):
         self.path = Path(path)
         self.base_url = base_url
         self.check_interval = check_interval
         self.settle = settle
+        self.reload_wait = reload_wait
+        self._reloading: threading.Thread | None = None
         self.state_path = Path(state_path) if state_path else state_path_for(self.path)
         self.clock = clock
         self._lock = threading.Lock()
@@ -107,10 +113,29 @@ class LiveSite:
                 self.clock() >= self._snapshot.valid_until
             changed = signature != self._signature and signature != self._failed_signature
             if (expired or changed) and self._settled(signature):
-                with self._lock:
-                    if expired or signature != self._signature:
-                        self._reload(signature)
+                started = self._start_reload(signature, expired)
+                if started is not None:
+                    started.join(self.reload_wait)
         return self._snapshot
+
+    def _start_reload(self, signature: tuple | None, expired: bool) -> threading.Thread | None:
+        """Start one reload thread unless one is running; return it if this call started it."""
+        with self._lock:
+            if self._reloading is not None and self._reloading.is_alive():
+                return None
+            if not expired and signature == self._signature:
+                return None  # another request's reload already took this version in
+            thread = threading.Thread(target=self._reload_safely, args=(signature,),
+                                      name="icalpub-reload", daemon=True)
+            self._reloading = thread
+            thread.start()
+            return thread
+
+    def _reload_safely(self, signature: tuple | None) -> None:
+        try:
+            self._reload(signature)
+        except Exception:  # noqa: BLE001 — a bug in a reload must not take the server down
+            log.exception("reloading %s failed; still serving the last good version", self.path)
 
     def _settled(self, signature: tuple | None) -> bool:
         """Whether the file has been left alone for ``settle`` seconds (a missing file is

@@ -66,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.extensions["icalpub"] = LiveSite(
             app.config["EVENTS_PATH"], base_url=app.config["BASE_URL"],
             check_interval=app.config["RELOAD_INTERVAL"], settle=_settle(app.config),
+            reload_wait=app.config.get("RELOAD_WAIT", 60.0 if app.testing else 5.0),
             state_path=app.config["STATE_PATH"], clock=app.config["CLOCK"],
         )
     app.extensions["icalpub.queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
