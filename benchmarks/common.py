@@ -152,3 +152,11 @@ def gunicorn_cmd(app: str, port: int, workers: int = 2, extra: list[str] | None 
 
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def emit(lines: list[str], out: Path | None) -> None:
+    """Print a report and, when asked, save it (``--out``)."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        out.write_text(text, encoding="utf-8")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import BIN, HERE, PYTHON, generated  # noqa: E402
+from benchmarks.common import BIN, HERE, PYTHON, emit, generated  # noqa: E402
 
 #: Pipeline stages, each matched as a frame anywhere in a stack (inclusive time).
 STAGES: list[tuple[str, str]] = [
@@ -182,10 +182,7 @@ def main() -> None:
         write_site(small, export)
     report += ["## serve: one request in-process (1,000 events, Flask test client)", "",
                *request_costs(small, export, args.requests, args.top), ""]
-    text = "\n".join(report) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

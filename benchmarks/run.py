@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import bench_build, bench_reload, bench_serve  # noqa: E402
+from benchmarks.common import emit  # noqa: E402
 
 
 def machine() -> list[str]:
@@ -114,10 +115,7 @@ def main() -> None:
         report += ["## reload (one event edited, atomic write)", "", *bench_reload.table(results), ""]
 
     report.append(f"total benchmark time: {time.monotonic() - began:.0f} s")
-    text = "\n".join(report) + "\n"
-    print(text)
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
+    emit(report, args.out)
 
 
 if __name__ == "__main__":
