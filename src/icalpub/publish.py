@@ -12,6 +12,7 @@ Two short turns under the state file's lock, with the slow part (rendering) betw
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ class Published:
     changes: tuple[Change, ...]  # what this run changed (or, dry run, would change)
     valid_until: datetime | None  # rebuild at this time: a cancelled event's retention ends
 
-    @property
+    @functools.cached_property
     def last_modified(self) -> datetime:
         """The newest Last-Modified of all resources."""
         return max(self.modified.values(), default=datetime.fromtimestamp(0, timezone.utc))
