@@ -178,3 +178,18 @@ def test_gzip_from_precompressed_bytes(client):
     assert again.status_code == 304
     refused = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip;q=0"})
     assert "Content-Encoding" not in refused.headers
+
+
+def test_304_carries_the_validators_and_caching_headers(client):
+    full = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip"})
+    for match in (full.headers["ETag"], "W/" + full.headers["ETag"], '"x", ' + full.headers["ETag"], "*"):
+        answer = client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip",
+                                                       "If-None-Match": match})
+        assert answer.status_code == 304 and answer.data == b"", match
+        for key in ("ETag", "Cache-Control", "Vary", "X-Content-Type-Options"):
+            assert answer.headers[key] == full.headers[key], (match, key)
+        assert "Content-Encoding" not in answer.headers
+    # the plain representation's ETag does not validate the gzip one, and vice versa
+    plain_etag = client.get("/feeds/all.ics").headers["ETag"]
+    assert client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip",
+                                                 "If-None-Match": plain_etag}).status_code == 200

@@ -99,25 +99,36 @@ def serve(path: str) -> Response:
 
 def respond(resource: Resource, snapshot: Snapshot | StaticSnapshot) -> Response:
     gzipped = resource.compressible and request.accept_encodings["gzip"] > 0
+    # A strong ETag names one representation: the precompressed one gets its own.
+    etag = resource.etag + "-gz" if gzipped else resource.etag
+    if request.if_none_match and request.if_none_match.contains_weak(etag):
+        # The common case for a feed polled forever: answer before building a body response
+        # (RFC 9110 §15.4.5: a 304 carries the validators and caching headers of the 200).
+        response = Response(status=304)
+        _validators(response, resource, snapshot, etag)
+        return response
     response = Response(resource.gzipped if gzipped else resource.body,
                         content_type=resource.content_type)
-    if resource.compressible:
-        response.vary.add("Accept-Encoding")
-    if gzipped:  # precompressed once per resource; a strong ETag names one representation
+    _validators(response, resource, snapshot, etag)
+    if gzipped:
         response.content_encoding = "gzip"
-        response.set_etag(resource.etag + "-gz")
-    else:
-        response.set_etag(resource.etag)
-    # Per resource, from the state file; a filtered feed (path of its unfiltered feed) gets
-    # that feed's, which moves whenever any of its events changes.
-    response.last_modified = snapshot.resource_modified(resource.path)
-    response.headers["Cache-Control"] = f"public, max-age={snapshot.max_age}"
     if resource.content_type.startswith("text/html"):
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     if resource.download_name:
         response.headers["Content-Disposition"] = f'attachment; filename="{resource.download_name}"'
     return response.make_conditional(request)
+
+
+def _validators(response: Response, resource: Resource, snapshot: Snapshot | StaticSnapshot,
+                etag: str) -> None:
+    if resource.compressible:
+        response.vary.add("Accept-Encoding")
+    response.set_etag(etag)
+    # Per resource, from the state file; a filtered feed (path of its unfiltered feed) gets
+    # that feed's, which moves whenever any of its events changes.
+    response.last_modified = snapshot.resource_modified(resource.path)
+    response.headers["Cache-Control"] = f"public, max-age={snapshot.max_age}"
 
 
 def serve_query(path: str) -> Response:
