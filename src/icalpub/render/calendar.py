@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from icalendar import Calendar, Component, Timezone, vDuration, vText
+from icalendar import Calendar, Timezone, vDuration, vText
 
 from .. import __version__, urls
 from ..model import Event, EventsData, Tracked
@@ -44,11 +44,8 @@ def timezones(events: tuple[Event, ...]) -> list[Timezone]:
             for key, (first, last) in sorted(zone_spans(events).items())]
 
 
-def _calendar(components: list[Component], **properties) -> Calendar:
-    cal = Calendar.new(prodid=PRODID, calscale="GREGORIAN", **properties)
-    for component in components:
-        cal.add_component(component)
-    return cal
+def _calendar(**properties) -> Calendar:
+    return Calendar.new(prodid=PRODID, calscale="GREGORIAN", **properties)
 
 
 def feed_header(feed: Feed, data: EventsData) -> Calendar:
@@ -56,7 +53,6 @@ def feed_header(feed: Feed, data: EventsData) -> Calendar:
     already-serialised parts)."""
     info = data.calendar
     cal = _calendar(
-        [],
         method="PUBLISH",
         uid=f"{feed.path}@{info.host}",
         refresh_interval=info.refresh,
@@ -85,7 +81,7 @@ def invite_header(event: Event) -> Calendar:
     cancelled event is sent as METHOD:CANCEL with the same UID, which makes calendars that
     imported it remove it."""
     method = "CANCEL" if event.status == "cancelled" else "PUBLISH"
-    cal = _calendar([], method=method)
+    cal = _calendar(method=method)
     cal.pop("UID", None)  # Calendar.new invents a random one; an invite needs none
     return cal
 
