@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import EventsFileError, StateFileError
-from .load import load_events
+from .load import EventsCache, load_events
 from .publish import Clock, publish, system_clock
 from .site import Resource, Site
 from .state import state_path_for
@@ -99,6 +99,7 @@ class LiveSite:
         self.state_path = Path(state_path) if state_path else state_path_for(self.path)
         self.clock = clock
         self._lock = threading.Lock()
+        self._events_cache = EventsCache()  # a reload composes only the edited events
         self._checked_at = 0.0
         self._signature = _signature(self.path)
         # None is a real signature (the file is missing), so "nothing failed" is _NEVER.
@@ -172,7 +173,7 @@ class LiveSite:
         log.info("reloaded %s: %d events", self.path, len(self._snapshot.site.data.events))
 
     def _load(self, previous: Snapshot | None, signature: object = _NEVER) -> Snapshot:
-        data = load_events(self.path, base_url=self.base_url)
+        data = load_events(self.path, base_url=self.base_url, cache=self._events_cache)
         if signature is not _NEVER and _signature(self.path) != signature:
             raise _ReadDuringWrite  # before publish(), so its state never records such bytes
         result = publish(data, self.state_path, now=self.clock(),

@@ -56,7 +56,9 @@ class Event:
     start: date | datetime
     end: date | datetime
     timezone: str  # IANA key, or "UTC"
-    line: int = 0  # where the event starts in events.yaml, for messages
+    #: Where the event starts in events.yaml, for messages. Not part of its value (compare=False):
+    #: an event that only moved in the file is the same event, and its rendered parts are reused.
+    line: int = field(default=0, compare=False)
     location: str = ""
     url: str | None = None
     registration_url: str | None = None

@@ -53,6 +53,12 @@ def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
 
     Raises EventsFileError for a file that cannot be read, is not UTF-8, or is not YAML.
     """
+    return compose(read_text(path, display_name), display_name)
+
+
+def read_text(path: Path, display_name: str) -> str:
+    """The file's text. Raises EventsFileError for a file that cannot be read, is too large,
+    or is not UTF-8."""
     try:
         with open(path, "rb") as stream:  # read one byte past the limit, never the whole file
             raw = stream.read(MAX_FILE_BYTES + 1)
@@ -79,6 +85,12 @@ def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
             display_name, line, column, "file",
             f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8",
         )]) from None
+    return text
+
+
+def compose(text: str, display_name: str) -> yaml.Node | None:
+    """The root node of ``text`` (None for an empty document); EventsFileError if it is not
+    YAML, with the line and column of the problem."""
     try:
         return yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:

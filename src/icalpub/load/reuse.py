@@ -1,0 +1,165 @@
+"""Reload after an edit without parsing the whole file again: the valid events of the last load,
+by the exact text of their ``events:`` item.
+
+Why: composing a 10,000-event file with libyaml and validating it takes seconds, and a server
+reloads after every save; an edit usually touches one event. So the file's text is cut at the
+items of ``events:`` (lines ``- `` at the list's indent). An item whose text is the same as at
+the last load, in the same context (calendar, organisers, topics), gives the same ``Event`` —
+only its line may have moved. Only new or edited items are composed, each on its own, at its
+own line (so marks are right).
+
+This is an optimisation with a strict way out: anything it is not sure of — a layout the
+cutter does not recognise (flow style, several documents, directives), a changed calendar,
+organiser or topic, an alias (``*``) in an item, an item that does not compose alone, or any
+problem at all — returns ``None``, and the caller does the full load, which is the one place
+that reports problems (so every error message comes from one code path). The tests hold its
+results equal to the full load's, lines included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import yaml
+
+from ..model import CalendarInfo, Event, EventsData, Organiser, Topic
+from .yamlfile import Loader, Reader
+
+#: The ``events:`` key at the top level (its value on the following lines).
+EVENTS_KEY = re.compile(r"^events[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M)
+#: Several documents or directives: the cutter does not try.
+DOCUMENT_MARKERS = re.compile(r"^(?:---|\.\.\.|%)", re.M)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A file's text cut into the part around ``events:`` and the list's items."""
+
+    frame: str  # everything but the items: calendar, organisers, topics, `events:` itself
+    items: tuple[tuple[int, str], ...]  # (0-based line of the item's first line, its text)
+
+
+def cut(text: str) -> Cut | None:
+    """Cut ``text`` at the items of the top-level ``events:`` list (None: not recognised).
+
+    Inside an item, every line is indented deeper than its ``- ``: YAML requires it of block
+    scalars, plain continuation lines and nested keys. So a line at the list's indent that
+    starts with ``- `` starts the next item, and a line indented less (not a comment) ends the
+    list. A cut that is wrong anyway (a quoted scalar continued at that indent) leaves an item
+    that does not compose alone, and the caller falls back to the full load.
+    """
+    if DOCUMENT_MARKERS.search(text):
+        return None
+    keys = EVENTS_KEY.findall(text)
+    match = EVENTS_KEY.search(text)
+    if match is None or len(keys) != 1:
+        return None
+    body_start = match.end() + 1  # past the newline of `events:`
+    first = re.compile(r"^( *)-(?: |$)", re.M).search(text, body_start)
+    if first is None:
+        return None
+    if any(line.strip() and not line.strip().startswith("#")
+           for line in text[body_start:first.start()].split("\n")):
+        return None  # something other than blank lines and comments before the first item
+    indent = len(first.group(1))
+    # The list ends at the first line, not a comment, that is indented less than its items
+    # (or, for items at column 0, that does not start with "- ").
+    if indent:
+        end = re.compile(rf"^ {{0,{indent - 1}}}[^ #\n]", re.M).search(text, first.start())
+    else:
+        end = re.compile(r"^(?:[^ #\n-]|-[^ \n])", re.M).search(text, first.start())
+    stop = end.start() if end else len(text)
+    starts = [m.start() for m in re.compile(rf"^ {{{indent}}}-(?: |$)", re.M).finditer(
+        text, first.start(), stop)]
+    line = text.count("\n", 0, first.start())
+    items = []
+    for begin, finish in zip(starts, [*starts[1:], stop]):
+        chunk = text[begin:finish]
+        items.append((line, chunk))
+        line += chunk.count("\n")
+    frame = text[:first.start()] + text[stop:]
+    return Cut(frame, tuple(items))
+
+
+def _context(calendar: CalendarInfo, organisers: dict[str, Organiser],
+             topics: dict[str, Topic]) -> Hashable:
+    return (calendar, tuple(organisers.items()), tuple(topics.items()))
+
+
+class EventsCache:
+    """The valid events of the last successful load of one file, by item text.
+
+    Held by a server between reloads (``live``). Only the last load's items are kept, so the
+    cache never holds more than one file's worth of events.
+    """
+
+    def __init__(self) -> None:
+        self._context: Hashable = None
+        self._items: dict[str, tuple[int, Event]] = {}  # item text -> (line offset, event)
+        self.composed = 0  # items composed by the last load (the rest were reused): for tests
+
+    def remember(self, text: str, data: EventsData) -> None:
+        """After a full load: keep each item's event, if the cut agrees with the parser."""
+        self._context, self._items = None, {}
+        found = cut(text)
+        if found is None or len(found.items) != len(data.events):
+            return
+        items: dict[str, tuple[int, Event]] = {}
+        for (line, chunk), event in zip(found.items, data.events):
+            if not line < event.line <= line + max(1, chunk.count("\n")):
+                return  # the cut does not match the parser's items: never reuse
+            if "*" not in chunk:  # an alias may point into another item: always compose
+                items[chunk] = (event.line - line, event)
+        self._context = _context(data.calendar, data.organisers, data.topics)
+        self._items = items
+
+    def load(self, found: Cut, name: str, calendar: CalendarInfo,
+             organisers: dict[str, Organiser], topics: dict[str, Topic],
+             build_event) -> EventsData | None:  # noqa: ANN001 - schema.build_event
+        """The events of the cut file from the cache and its edited items, or None (then the
+        caller does the full load). ``calendar``, ``organisers``, ``topics``: from its frame,
+        valid."""
+        if not self._items or _context(calendar, organisers, topics) != self._context:
+            return None
+        events: list[Event] = []
+        items: dict[str, tuple[int, Event]] = {}
+        composed = 0
+        for index, (line, chunk) in enumerate(found.items):
+            hit = self._items.get(chunk)
+            if hit is not None:
+                offset, event = hit
+                if event.line != line + offset:
+                    event = dataclasses.replace(event, line=line + offset)
+            else:
+                event = _compose_item(name, index, line, chunk, calendar, organisers, topics,
+                                      build_event)
+                if event is None:
+                    return None
+                composed += 1
+                offset = event.line - line
+            events.append(event)
+            if "*" not in chunk:
+                items[chunk] = (offset, event)
+        if len({e.id for e in events}) != len(events):
+            return None  # a duplicate id: the full load says where
+        self._items, self.composed = items, composed
+        return EventsData(source=name, calendar=calendar, organisers=organisers, topics=topics,
+                          events=tuple(events))
+
+
+def _compose_item(name: str, index: int, line: int, chunk: str, calendar: CalendarInfo,
+                  organisers: dict[str, Organiser], topics: dict[str, Topic],
+                  build_event) -> Event | None:  # noqa: ANN001
+    """One item composed on its own, at its own line; None unless it is one valid event."""
+    try:
+        node = yaml.compose("\n" * line + chunk, Loader=Loader)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(node, yaml.SequenceNode) or len(node.value) != 1:
+        return None
+    reader = Reader(name)
+    event = build_event(reader, index, node.value[0], calendar, organisers, topics, {}, None)
+    return None if reader.problems else event
