@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from . import urls
 from .links import SubscribeLinks, subscribe_links
+from .memo import Memo, event_inputs
 from .model import Event, EventsData
 from .search import Query, query_feed
 from .select import Feed
@@ -77,7 +78,7 @@ def _months(views: list[EventView]) -> list[tuple[str, list[EventView]]]:
 class PageContext:
     """What every page needs: the calendar, links to the stylesheet, script and home."""
 
-    def __init__(self, data: EventsData, feeds: tuple[Feed, ...]):
+    def __init__(self, data: EventsData, feeds: tuple[Feed, ...], memo: Memo | None = None):
         base = data.calendar.base_url
         self.data = data
         self.calendar = data.calendar
@@ -88,23 +89,33 @@ class PageContext:
         self.topics = sorted(data.topics.values(), key=lambda t: t.name.casefold())
         self.organisers = sorted(data.organisers.values(), key=lambda o: o.name.casefold())
 
-        self._views: dict[str, EventView] = {}
-        self._summaries: dict[str, Markup] = {}
+        #: Views, cards and event pages depend only on their event's inputs (``memo``): they
+        #: are built once per site, and a site built after an edit takes over the rest.
+        self.memo = memo if memo is not None else Memo()
+        self._inputs: dict[str, tuple] = {}  # event id -> event_inputs, once per site
         self._macros = environment().get_template("_macros.html").make_module({"site": self})
 
+    def inputs(self, event: Event) -> tuple:
+        found = self._inputs.get(event.id)
+        if found is None:
+            found = self._inputs[event.id] = event_inputs(event, self.data)
+        return found
+
     def view(self, event: Event) -> EventView:
-        """An event's view, built once per site although the event shows on several pages."""
-        view = self._views.get(event.id)
-        if view is None:
-            view = self._views[event.id] = event_view(event, self.data)
-        return view
+        """An event's view, built once although the event shows on several pages."""
+        return self.memo.get(("view", *self.inputs(event)), lambda: event_view(event, self.data))
 
     def summary(self, view: EventView) -> Markup:
-        """An event's card in listings, rendered once: it is the same on every listing."""
-        html = self._summaries.get(view.event.id)
-        if html is None:
-            html = self._summaries[view.event.id] = self._macros.event_summary(view)
-        return html
+        """An event's card in listings, rendered once: it is the same on every listing (the
+        card macro reads nothing of ``site``)."""
+        return self.memo.get(("card", *self.inputs(view.event)),
+                             lambda: self._macros.event_summary(view))
+
+    def event_page(self, event: Event) -> bytes:
+        """An event's page: the same bytes object while its inputs are the same, so ``site``
+        keeps its Resource and ETag."""
+        return self.memo.get(("event page", *self.inputs(event)),
+                             lambda: event_page(self, self.view(event)))
 
     def render(self, template: str, **values: object) -> bytes:
         html = environment().get_template(template).render(site=self, **values)
@@ -123,9 +134,10 @@ def event_page(ctx: PageContext, view: EventView) -> bytes:
     return ctx.render("event.html", view=view, json_ld=json_ld_script(view, ctx.data))
 
 
-def page_resources(data: EventsData, feeds: tuple[Feed, ...]) -> list[tuple[str, bytes, str]]:
+def page_resources(data: EventsData, feeds: tuple[Feed, ...],
+                   memo: Memo | None = None) -> list[tuple[str, bytes, str]]:
     """Every page and static file: (resource path, bytes, content type)."""
-    ctx = PageContext(data, feeds)
+    ctx = PageContext(data, feeds, memo)
     out: list[tuple[str, bytes, str]] = []
     empty = Query()
     for feed in feeds:
@@ -144,17 +156,24 @@ def page_resources(data: EventsData, feeds: tuple[Feed, ...]) -> list[tuple[str,
                            query=Query(organisers=(feed.slug,)), show_calendars=False)
             out.append((urls.page_resource(urls.organiser_page_path(feed.slug)), body, HTML_TYPE))
     for event in data.events:
-        body = event_page(ctx, ctx.view(event))
-        out.append((urls.page_resource(urls.event_page_path(event.id)), body, HTML_TYPE))
+        out.append((urls.page_resource(urls.event_page_path(event.id)), ctx.event_page(event),
+                    HTML_TYPE))
     for path, content_type in STATIC_FILES.items():
-        out.append((path, package_files.files("icalpub").joinpath(path).read_bytes(),
-                    content_type))
+        out.append((path, static_file(path), content_type))
     return out
 
 
-def search_page(data: EventsData, feeds: tuple[Feed, ...], query: Query) -> bytes:
-    """The listing for a query, with the subscribe buttons of the matching feed."""
-    ctx = PageContext(data, feeds)
+@functools.cache
+def static_file(path: str) -> bytes:
+    """The stylesheet or script, read once per process (they ship with the package)."""
+    return package_files.files("icalpub").joinpath(path).read_bytes()
+
+
+def search_page(data: EventsData, feeds: tuple[Feed, ...], query: Query,
+                memo: Memo | None = None) -> bytes:
+    """The listing for a query, with the subscribe buttons of the matching feed. ``memo``:
+    the site's, so the cards of the matching events are not rendered again."""
+    ctx = PageContext(data, feeds, memo)
     feed = query_feed(data, query)
     return listing(ctx, feed, heading="Search results", intro="", query=query,
                    show_calendars=True)

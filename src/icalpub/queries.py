@@ -21,7 +21,7 @@ KINDS = {urls.INDEX_PAGE: "page", urls.ALL_FEED: "ics", urls.jcal_path(urls.ALL_
 def compute(site: Site, kind: str, query: Query) -> Resource:
     data = site.data
     if kind == "page":
-        return Resource(urls.INDEX_PAGE, search_page(data, site.feeds, query), HTML_TYPE)
+        return Resource(urls.INDEX_PAGE, search_page(data, site.feeds, query, site.renderer.memo), HTML_TYPE)
     feed = query_feed(data, query)
     if kind == "ics":
         return Resource(feed.path, site.renderer.feed(feed), CONTENT_TYPE)

@@ -73,19 +73,32 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     did not change are reused, so a reload after one edit renders one event again."""
     tracked = tracked or {}
     renderer = Renderer(data, tracked, previous.renderer if previous is not None else None)
+    before = previous.resources if previous is not None else {}
+
+    def resource(path: str, body: bytes, content_type: str,
+                 download_name: str | None = None) -> Resource:
+        # The memo hands back the same bytes object for an unchanged invite or page: keep
+        # its Resource, and so its ETag and compressed bytes, instead of hashing it again.
+        old = before.get(path)
+        if old is not None and old.body is body and old.content_type == content_type \
+                and old.download_name == download_name:
+            return old
+        return Resource(path, body, content_type, download_name)
+
     feeds = tuple(all_feeds(data))
-    resources = [Resource(feed.path, renderer.feed(feed), CONTENT_TYPE) for feed in feeds]
+    resources = [resource(feed.path, renderer.feed(feed), CONTENT_TYPE) for feed in feeds]
     resources += [
-        Resource(urls.invite_path(event.id), renderer.invite(event), CONTENT_TYPE,
+        resource(urls.invite_path(event.id), renderer.invite(event), CONTENT_TYPE,
                  download_name=f"{event.id}.ics")
         for event in data.events
     ]
-    resources.append(Resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
+    resources.append(resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
     # Issue 3: jCal twins of the feeds, and the HTML pages with their CSS and script.
-    resources += [Resource(urls.jcal_path(feed.path), renderer.feed_jcal(feed), JCAL_TYPE)
+    resources += [resource(urls.jcal_path(feed.path), renderer.feed_jcal(feed), JCAL_TYPE)
                   for feed in feeds]
-    resources += [Resource(path, body, content_type)
-                  for path, body, content_type in page_resources(data, feeds)]
+    resources += [resource(path, body, content_type)
+                  for path, body, content_type in page_resources(data, feeds, renderer.memo)]
+    renderer.memo.release()
     return Site(data, feeds, {r.path: r for r in resources}, renderer)
 
 

@@ -34,9 +34,10 @@ def test_each_component_is_rendered_once(fixture_path):
         renderer.feed_jcal(feed)
     for event in data.events:
         renderer.invite(event)
-    vtimezones = {(k, f, l) for k, f, l in [(key[1], key[2], key[3]) for key in renderer._parts
+    vtimezones = {(k, f, l) for k, f, l in [(key[1], key[2], key[3]) for key in renderer.memo._values
                                              if key[0] == "VTIMEZONE"]}
     assert renderer.rendered == len(data.events) + len(vtimezones)
+    assert renderer.memo.computed["invite"] == len(data.events)
 
 
 def test_an_edit_renders_only_the_edited_event_again(tmp_path, fixture_path):

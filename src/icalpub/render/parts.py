@@ -16,12 +16,13 @@ the parts of the previous one: after an edit of one event, only that event is re
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from icalendar import Calendar, Component
 
+from ..memo import Memo, event_inputs
 from ..model import Event, EventsData, Tracked
 from ..select import Feed
 from .calendar import feed_header, invite_header, zone_spans
@@ -50,45 +51,43 @@ def _json(value: object) -> str:
 
 
 class Renderer:
-    """Feeds and invites of one site, each component rendered at most once."""
+    """Feeds and invites of one site, each component rendered at most once.
+
+    Its :class:`~icalpub.memo.Memo` (``memo``) is shared with the pages of the same site and
+    takes over the previous renderer's values.
+    """
 
     def __init__(self, data: EventsData, tracked: Mapping[str, Tracked] | None = None,
                  previous: Renderer | None = None):
         self.data = data
         self.tracked = dict(tracked or {})
-        self._previous = previous._parts if previous is not None else {}
-        self._parts: dict[Hashable, Part] = {}
-        self._by_id: dict[str, Part] = {}  # event id -> part, for this renderer's data only
-        self.rendered = 0  # parts rendered (not taken from the previous renderer): for tests
+        self.memo = Memo(previous.memo if previous is not None else None)
+        self._keys: dict[str, tuple] = {}  # event id -> its memo key, for this renderer's data
+
+    @property
+    def rendered(self) -> int:
+        """Components rendered (not taken from the previous renderer): for tests."""
+        return self.memo.computed["VEVENT"] + self.memo.computed["VTIMEZONE"]
 
     # -- parts ------------------------------------------------------------------------------
 
-    def _part(self, key: Hashable, make) -> Part:
-        part = self._parts.get(key)
-        if part is None:
-            part = self._previous.get(key)
-            if part is None:
-                part = Part.of(make())
-                self.rendered += 1
-            self._parts[key] = part
-        return part
+    def _event_key(self, event: Event) -> tuple:
+        # Per id first: the full key hashes and compares whole dataclasses, so it is built
+        # once per event and site.
+        key = self._keys.get(event.id)
+        if key is None:
+            key = self._keys[event.id] = (*event_inputs(event, self.data),
+                                          self.tracked.get(event.id))
+        return key
 
     def event_part(self, event: Event) -> Part:
-        # By id first: the full key (which hashes and compares whole dataclasses) is needed
-        # only once per event, to find its part in the previous renderer.
-        part = self._by_id.get(event.id)
-        if part is None:
-            data, tracked = self.data, self.tracked.get(event.id)
-            key = ("VEVENT", event, tracked, data.calendar,
-                   tuple(data.organisers[s] for s in event.organisers),
-                   tuple(data.topics[s] for s in event.topics))
-            part = self._by_id[event.id] = self._part(
-                key, lambda: vevent(event, data, tracked=tracked))
-        return part
+        tracked = self.tracked.get(event.id)
+        return self.memo.get(("VEVENT", *self._event_key(event)),
+                             lambda: Part.of(vevent(event, self.data, tracked=tracked)))
 
     def timezone_part(self, zone: str, first: date, last: date | None) -> Part:
-        return self._part(("VTIMEZONE", zone, first, last),
-                          lambda: build_vtimezone(zone, first, last))
+        return self.memo.get(("VTIMEZONE", zone, first, last),
+                             lambda: Part.of(build_vtimezone(zone, first, last)))
 
     def _components(self, events: tuple[Event, ...]) -> list[Part]:
         zones = [self.timezone_part(key, first, last)
@@ -104,7 +103,10 @@ class Renderer:
         return _assemble_jcal(feed_header(feed, self.data), self._components(feed.events))
 
     def invite(self, event: Event) -> bytes:
-        return _assemble_ical(invite_header(event), self._components((event,)))
+        """The same bytes object as long as the event's inputs are the same (``site`` then
+        keeps its Resource and ETag)."""
+        return self.memo.get(("invite", *self._event_key(event)), lambda: _assemble_ical(
+            invite_header(event), self._components((event,))))
 
 
 def _assemble_ical(header: Calendar, parts: list[Part]) -> bytes:

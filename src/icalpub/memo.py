@@ -1,0 +1,52 @@
+"""Values computed for one site and handed to the next, so a reload computes only what changed.
+
+A server rebuilds its site after every edit of events.yaml. Most of the site is a function of
+one event and a few things it shows (its organisers' and topics' names, the calendar): its
+VEVENT, its invite, its page, its card in listings. Each is kept under a key made of exactly
+those inputs; the next site's :class:`Memo` looks a key up in its own values, then in the
+previous site's, and computes it only when neither has it. Only keys the newer site asked for
+are kept, and :meth:`Memo.release` drops the previous site's values once the new site is
+built, so a memo never holds more than one site's worth.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+from .model import Event, EventsData
+
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+class Memo:
+    """Memoised values by key; the first element of a key names its kind (for counting)."""
+
+    def __init__(self, previous: Memo | None = None):
+        self._previous: dict[Hashable, Any] = previous._values if previous is not None else {}
+        self._values: dict[Hashable, Any] = {}
+        #: How many values of each kind this memo computed (not reused): tests and benchmarks.
+        self.computed: Counter[str] = Counter()
+
+    def get(self, key: tuple, make: Callable[[], T]) -> T:
+        value = self._values.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._previous.get(key, _MISSING)
+            if value is _MISSING:
+                value = make()
+                self.computed[key[0]] += 1
+            self._values[key] = value
+        return value
+
+    def release(self) -> None:
+        """Forget the previous site's values (call when this site is complete)."""
+        self._previous = {}
+
+
+def event_inputs(event: Event, data: EventsData) -> tuple:
+    """Everything of ``data`` that an event's own renderings show: the event, the calendar
+    (name, base URL), and its organisers and topics. Part of every per-event memo key."""
+    return (event, data.calendar, tuple(data.organisers[s] for s in event.organisers),
+            tuple(data.topics[s] for s in event.topics))
