@@ -1,0 +1,93 @@
+"""The state file's codec: one record per line (``encode``), read back line by line with the
+records of unchanged lines reused, and any other JSON layout still read whole."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from icalpub.errors import StateFileError
+from icalpub.state import EventRecord, ResourceRecord, State, decode, encode
+
+T = datetime(2021, 1, 10, 9, 30, tzinfo=timezone.utc)
+U = datetime(2021, 2, 1, 12, 0, 5, tzinfo=timezone.utc)
+
+
+def sample() -> State:
+    return State(
+        events={
+            "plain": EventRecord("h1", 0, T, T, T, last={"title": "Plain", "agenda": ["a", "b"]}),
+            "cancelled": EventRecord("h2", 3, T, U, U, cancelled_at=U, removed=True,
+                                     last={"title": "Gone \"soon\"\nwith a newline", "x": None}),
+            "tombstone": EventRecord("h3", 7, T, U, U, cancelled_at=T, removed=True, gone=True),
+            "ünïcode": EventRecord("h4", 1, T, U, U, last={"title": "Café – 東京"}),
+        },
+        resources={"feeds/all.ics": ResourceRecord("e1", T), "events/ünïcode.ics": ResourceRecord("e2", U)},
+    )
+
+
+def test_round_trip_with_every_optional_field():
+    state = sample()
+    assert decode(encode(state), "s.json") == state
+
+
+def test_one_record_per_line_and_valid_json():
+    raw = encode(sample())
+    lines = raw.decode().split("\n")
+    assert sum(line.startswith('  "') for line in lines) == 4 + 2
+    document = json.loads(raw)
+    assert document["format"] == 1 and set(document["events"]) == set(sample().events)
+    assert document["events"]["tombstone"] == {
+        "hash": "h3", "sequence": 7, "created": "2021-01-10T09:30:00Z",
+        "last_modified": "2021-02-01T12:00:05Z", "dtstamp": "2021-02-01T12:00:05Z",
+        "cancelled_at": "2021-01-10T09:30:00Z", "removed": True, "gone": True}
+
+
+def test_empty_state():
+    raw = encode(State())
+    assert json.loads(raw)["events"] == {}
+    assert decode(raw, "s.json") == State()
+
+
+def test_any_other_json_layout_is_read_whole():
+    """Files written by earlier versions (indented) or reformatted by a person still load."""
+    document = json.loads(encode(sample()))
+    for layout in (json.dumps(document, indent=1, sort_keys=True),
+                   json.dumps(document), json.dumps(document, indent=4)):
+        assert decode(layout.encode(), "s.json") == sample()
+
+
+def test_an_edited_line_is_decoded_again_and_the_others_reused():
+    raw = encode(sample())
+    first = decode(raw, "s.json")
+    edited = raw.replace(b'"sequence":0', b'"sequence":5')
+    second = decode(edited, "s.json")
+    assert second.events["plain"].sequence == 5
+    assert second.events["tombstone"] is first.events["tombstone"]  # the same line: reused
+    assert second.events == {**sample().events, "plain": EventRecord(
+        "h1", 5, T, T, T, last={"title": "Plain", "agenda": ["a", "b"]})}
+
+
+def test_encoding_again_after_a_change_gives_the_change():
+    state = sample()
+    encode(state)
+    state.events["plain"] = EventRecord("h9", 1, T, U, U, last={"title": "Plain, moved"})
+    assert decode(encode(state), "s.json").events["plain"].last == {"title": "Plain, moved"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ((b'"sequence":7', b'"sequence":-1'), "events.tombstone.sequence: -1 is negative"),
+    ((b'"created":"2021-01-10T09:30:00Z"', b'"created":"2021-01-10 09:30"'),
+     "is not a UTC time like"),
+    ((b'"format": 1', b'"format": 2'), "unknown format 2"),
+    ((b'"etag":"e1"', b'"etag":1'), "resources.feeds/all.ics.etag: expected str"),
+])
+def test_a_bad_record_is_reported_in_either_layout(change, message):
+    raw = encode(sample())
+    bad = raw.replace(*change, 1)
+    assert bad != raw
+    for layout in (bad, json.dumps(json.loads(bad), indent=2).encode()):
+        with pytest.raises(StateFileError, match=message):
+            decode(layout, "s.json")
