@@ -21,14 +21,49 @@ T = TypeVar("T")
 _MISSING: Any = object()
 
 
+class Key(tuple):
+    """A memo key that hashes once: an event's inputs are looked up for each of its parts, and
+    hashing them means hashing every field of the event and its organisers."""
+
+    def __hash__(self) -> int:
+        try:
+            return self._hash  # type: ignore[has-type]
+        except AttributeError:
+            self._hash = tuple.__hash__(self)
+            return self._hash
+
+
 class Memo:
     """Memoised values by key; the first element of a key names its kind (for counting)."""
 
     def __init__(self, previous: Memo | None = None):
         self._previous: dict[Hashable, Any] = previous._values if previous is not None else {}
         self._values: dict[Hashable, Any] = {}
+        #: This site's values by kind and event id: an event's full key is built, hashed and
+        #: compared once per site, however many feeds and pages show it.
+        self._by_event: dict[str, dict[str, Any]] = {}
         #: How many values of each kind this memo computed (not reused): tests and benchmarks.
         self.computed: Counter[str] = Counter()
+
+    def per_event(self, kind: str, event: Event, data: EventsData, make: Callable[[], T],
+                  extra: Hashable = None) -> T:
+        """The value of ``kind`` for ``event``: a function of the event's inputs (see
+        :func:`event_inputs`) and of ``extra``, within one site's ``data``."""
+        by_id = self._by_event.get(kind)
+        if by_id is None:
+            by_id = self._by_event[kind] = {}
+        value = by_id.get(event.id, _MISSING)
+        if value is _MISSING:
+            value = by_id[event.id] = self.get((kind, self.inputs(event, data), extra), make)
+        return value
+
+    def inputs(self, event: Event, data: EventsData) -> Key:
+        """:func:`event_inputs`, built once per event and site."""
+        by_id = self._by_event.setdefault("inputs", {})
+        key = by_id.get(event.id)
+        if key is None:
+            key = by_id[event.id] = event_inputs(event, data)
+        return key
 
     def get(self, key: tuple, make: Callable[[], T]) -> T:
         value = self._values.get(key, _MISSING)
@@ -45,8 +80,8 @@ class Memo:
         self._previous = {}
 
 
-def event_inputs(event: Event, data: EventsData) -> tuple:
+def event_inputs(event: Event, data: EventsData) -> Key:
     """Everything of ``data`` that an event's own renderings show: the event, the calendar
     (name, base URL), and its organisers and topics. Part of every per-event memo key."""
-    return (event, data.calendar, tuple(data.organisers[s] for s in event.organisers),
-            tuple(data.topics[s] for s in event.topics))
+    return Key((event, data.calendar, tuple(data.organisers[s] for s in event.organisers),
+                tuple(data.topics[s] for s in event.topics)))

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from . import urls
 from .links import SubscribeLinks, subscribe_links
-from .memo import Memo, event_inputs
+from .memo import Memo
 from .model import Event, EventsData
 from .search import Query, query_feed
 from .select import Feed
@@ -92,30 +92,23 @@ class PageContext:
         #: Views, cards and event pages depend only on their event's inputs (``memo``): they
         #: are built once per site, and a site built after an edit takes over the rest.
         self.memo = memo if memo is not None else Memo()
-        self._inputs: dict[str, tuple] = {}  # event id -> event_inputs, once per site
         self._macros = environment().get_template("_macros.html").make_module({"site": self})
-
-    def inputs(self, event: Event) -> tuple:
-        found = self._inputs.get(event.id)
-        if found is None:
-            found = self._inputs[event.id] = event_inputs(event, self.data)
-        return found
 
     def view(self, event: Event) -> EventView:
         """An event's view, built once although the event shows on several pages."""
-        return self.memo.get(("view", *self.inputs(event)), lambda: event_view(event, self.data))
+        return self.memo.per_event("view", event, self.data, lambda: event_view(event, self.data))
 
     def summary(self, view: EventView) -> Markup:
         """An event's card in listings, rendered once: it is the same on every listing (the
         card macro reads nothing of ``site``)."""
-        return self.memo.get(("card", *self.inputs(view.event)),
-                             lambda: self._macros.event_summary(view))
+        return self.memo.per_event("card", view.event, self.data,
+                                   lambda: self._macros.event_summary(view))
 
     def event_page(self, event: Event) -> bytes:
         """An event's page: the same bytes object while its inputs are the same, so ``site``
         keeps its Resource and ETag."""
-        return self.memo.get(("event page", *self.inputs(event)),
-                             lambda: event_page(self, self.view(event)))
+        return self.memo.per_event("event page", event, self.data,
+                                   lambda: event_page(self, self.view(event)))
 
     def render(self, template: str, **values: object) -> bytes:
         html = environment().get_template(template).render(site=self, **values)
@@ -138,22 +131,34 @@ def page_resources(data: EventsData, feeds: tuple[Feed, ...],
                    memo: Memo | None = None) -> list[tuple[str, bytes, str]]:
     """Every page and static file: (resource path, bytes, content type)."""
     ctx = PageContext(data, feeds, memo)
+    # What every listing shows besides its own events: the calendar, the topics and
+    # organisers of the filter form, and every feed with its size.
+    shared = (data.calendar, tuple(ctx.topics), tuple(ctx.organisers),
+              tuple((fv.feed.path, fv.feed.name, fv.title, fv.count) for fv in ctx.feeds))
+
+    def kept_listing(feed: Feed, **args: object) -> bytes:
+        """A listing is kept while its arguments, the shared parts and its events' inputs are
+        the same: after an edit only the listings that show the edited event are rendered."""
+        key = ("listing", feed.path, feed.name, shared, tuple(sorted(args.items())),
+               tuple(ctx.memo.inputs(e, data) for e in feed.events))
+        return ctx.memo.get(key, lambda: listing(ctx, feed, **args))  # type: ignore[arg-type]
+
     out: list[tuple[str, bytes, str]] = []
     empty = Query()
     for feed in feeds:
         if feed.kind == "all":
-            body = listing(ctx, feed, heading=data.calendar.name, intro=data.calendar.description,
-                           query=empty, show_calendars=True)
+            body = kept_listing(feed, heading=data.calendar.name, intro=data.calendar.description,
+                                query=empty, show_calendars=True)
             out.append((urls.INDEX_PAGE, body, HTML_TYPE))
         elif feed.kind == "topic":
             topic = data.topics[feed.slug]
-            body = listing(ctx, feed, heading=f"Topic: {topic.name}", intro=topic.description,
-                           query=Query(topics=(feed.slug,)), show_calendars=False)
+            body = kept_listing(feed, heading=f"Topic: {topic.name}", intro=topic.description,
+                                query=Query(topics=(feed.slug,)), show_calendars=False)
             out.append((urls.page_resource(urls.topic_page_path(feed.slug)), body, HTML_TYPE))
         elif feed.kind == "organiser":
             org = data.organisers[feed.slug]
-            body = listing(ctx, feed, heading=f"Organiser: {org.name}", intro="",
-                           query=Query(organisers=(feed.slug,)), show_calendars=False)
+            body = kept_listing(feed, heading=f"Organiser: {org.name}", intro="",
+                                query=Query(organisers=(feed.slug,)), show_calendars=False)
             out.append((urls.page_resource(urls.organiser_page_path(feed.slug)), body, HTML_TYPE))
     for event in data.events:
         out.append((urls.page_resource(urls.event_page_path(event.id)), ctx.event_page(event),

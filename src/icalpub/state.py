@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import json
 import os
 import tempfile
@@ -60,7 +61,7 @@ class EventRecord:
     last: dict[str, Any] | None = None  # the event's fields, to re-render it once removed
 
 
-@dataclass
+@dataclass(frozen=True)
 class ResourceRecord:
     """The bytes last published at one path, by digest, and since when (HTTP Last-Modified)."""
 
@@ -128,15 +129,19 @@ def _event_line(event_id: str, rec: EventRecord, lines: dict[str, tuple[tuple, A
     return line
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _resource_line(path: str, rec: ResourceRecord) -> str:
+    return (f'  {_compact(path)}: {{"etag":{_compact(rec.etag)},'
+            f'"last_modified":"{format_instant(rec.last_modified)}"}}')
+
+
 def encode(state: State) -> bytes:
     """Stable bytes: sorted keys, one record per line, defaults left out (small git diffs)."""
     global _encoded
     lines: dict[str, tuple[tuple, Any, str]] = {}
     events = [_event_line(event_id, rec, lines) for event_id, rec in sorted(state.events.items())]
     _encoded = lines
-    resources = [f'  {_compact(path)}: {{"etag":{_compact(rec.etag)},'
-                 f'"last_modified":"{format_instant(rec.last_modified)}"}}'
-                 for path, rec in sorted(state.resources.items())]
+    resources = [_resource_line(path, rec) for path, rec in sorted(state.resources.items())]
     text = "\n".join([
         "{", f' "about": {_compact(ABOUT)},', f' "format": {FORMAT},',
         ' "events": {', ",\n".join(events), " },",

@@ -22,7 +22,7 @@ from datetime import date
 
 from icalendar import Calendar, Component
 
-from ..memo import Memo, event_inputs
+from ..memo import Memo
 from ..model import Event, EventsData, Tracked
 from ..select import Feed
 from .calendar import feed_header, invite_header, zone_spans
@@ -62,7 +62,6 @@ class Renderer:
         self.data = data
         self.tracked = dict(tracked or {})
         self.memo = Memo(previous.memo if previous is not None else None)
-        self._keys: dict[str, tuple] = {}  # event id -> its memo key, for this renderer's data
 
     @property
     def rendered(self) -> int:
@@ -71,19 +70,11 @@ class Renderer:
 
     # -- parts ------------------------------------------------------------------------------
 
-    def _event_key(self, event: Event) -> tuple:
-        # Per id first: the full key hashes and compares whole dataclasses, so it is built
-        # once per event and site.
-        key = self._keys.get(event.id)
-        if key is None:
-            key = self._keys[event.id] = (*event_inputs(event, self.data),
-                                          self.tracked.get(event.id))
-        return key
-
     def event_part(self, event: Event) -> Part:
         tracked = self.tracked.get(event.id)
-        return self.memo.get(("VEVENT", *self._event_key(event)),
-                             lambda: Part.of(vevent(event, self.data, tracked=tracked)))
+        return self.memo.per_event("VEVENT", event, self.data,
+                                   lambda: Part.of(vevent(event, self.data, tracked=tracked)),
+                                   tracked)
 
     def timezone_part(self, zone: str, first: date, last: date | None) -> Part:
         return self.memo.get(("VTIMEZONE", zone, first, last),
@@ -96,26 +87,47 @@ class Renderer:
 
     # -- calendars --------------------------------------------------------------------------
 
+    def _header(self, feed: Feed, form: str, make):  # noqa: ANN001, ANN202
+        """A feed's header in one form, kept per site feed. A filtered feed's (``?`` in its
+        path) is not kept: queries are unbounded, and their bytes have a bounded cache."""
+        if "?" in feed.path:
+            return make(feed_header(feed, self.data))
+        return self.memo.get((f"header {form}", feed.path, feed.name, feed.description,
+                              self.data.calendar), lambda: make(feed_header(feed, self.data)))
+
     def feed(self, feed: Feed) -> bytes:
-        return _assemble_ical(feed_header(feed, self.data), self._components(feed.events))
+        return _assemble_ical(self._header(feed, "ical", _head_ical),
+                              self._components(feed.events))
 
     def feed_jcal(self, feed: Feed) -> bytes:
-        return _assemble_jcal(feed_header(feed, self.data), self._components(feed.events))
+        return _assemble_jcal(self._header(feed, "jcal", _head_jcal),
+                              self._components(feed.events))
 
     def invite(self, event: Event) -> bytes:
         """The same bytes object as long as the event's inputs are the same (``site`` then
         keeps its Resource and ETag)."""
-        return self.memo.get(("invite", *self._event_key(event)), lambda: _assemble_ical(
-            invite_header(event), self._components((event,))))
+        return self.memo.per_event("invite", event, self.data, lambda: _assemble_ical(
+            _head_ical(invite_header(event)), self._components((event,))),
+            self.tracked.get(event.id))
 
 
-def _assemble_ical(header: Calendar, parts: list[Part]) -> bytes:
+def _head_ical(header: Calendar) -> bytes:
+    """The serialised header without its END line: the parts go between."""
     head = header.to_ical()
     assert head.endswith(END)
-    return b"".join([head[: -len(END)], *(p.ical for p in parts), END])
+    return head[: -len(END)]
 
 
-def _assemble_jcal(header: Calendar, parts: list[Part]) -> bytes:
+def _head_jcal(header: Calendar) -> tuple[str, str]:
     name, properties, _components = header.to_jcal()
-    text = f'["{name}",{_json(properties)},[{",".join(p.jcal for p in parts)}]]\n'
+    return name, _json(properties)
+
+
+def _assemble_ical(head: bytes, parts: list[Part]) -> bytes:
+    return b"".join([head, *(p.ical for p in parts), END])
+
+
+def _assemble_jcal(head: tuple[str, str], parts: list[Part]) -> bytes:
+    name, properties = head
+    text = f'["{name}",{properties},[{",".join(p.jcal for p in parts)}]]\n'
     return text.encode("utf-8")
