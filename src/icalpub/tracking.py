@@ -18,6 +18,7 @@ SEQUENCE is higher, or equal with a newer DTSTAMP):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .memo import Key, event_inputs
 from .model import Event, EventsData, Tracked
 from .state import EventRecord, ResourceRecord, State
 
@@ -87,6 +89,17 @@ def snapshot(event: Event, data: EventsData) -> dict[str, Any]:
             for slug in event.organisers if (o := data.organisers.get(slug))],
         "topic_names": [[slug, t.name] for slug in event.topics if (t := data.topics.get(slug))],
     }
+
+
+@functools.lru_cache(maxsize=1 << 17)  # more than a file's events (load.MAX_EVENTS)
+def _fields_and_hash(inputs: Key) -> tuple[dict[str, Any], str]:
+    """An event's snapshot and its hash, kept for a server's next reload (where most events
+    are unchanged, and hashing each one costs a JSON encoding). ``inputs``: what the snapshot
+    reads of an event (:func:`~icalpub.memo.event_inputs`). Callers must not change the dict."""
+    event, _calendar, organisers, topics = inputs
+    data = EventsData("", _calendar, {o.slug: o for o in organisers}, {t.slug: t for t in topics})
+    fields = snapshot(event, data)
+    return fields, content_hash(fields)
 
 
 def content_hash(fields: Mapping[str, Any]) -> str:
@@ -158,8 +171,7 @@ def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
         events[event.id] = rec
 
     for event in data.events:
-        fields = snapshot(event, data)
-        digest = content_hash(fields)
+        fields, digest = _fields_and_hash(event_inputs(event, data))
         cancelled = event.status == "cancelled"
         rec = previous.events.get(event.id)
         if rec is None:

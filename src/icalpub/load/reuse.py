@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 import yaml
@@ -85,7 +84,7 @@ def cut(text: str) -> Cut | None:
 
 
 def _context(calendar: CalendarInfo, organisers: dict[str, Organiser],
-             topics: dict[str, Topic]) -> Hashable:
+             topics: dict[str, Topic]) -> tuple:
     return (calendar, tuple(organisers.items()), tuple(topics.items()))
 
 
@@ -97,7 +96,7 @@ class EventsCache:
     """
 
     def __init__(self) -> None:
-        self._context: Hashable = None
+        self._context: tuple | None = None
         self._items: dict[str, tuple[int, Event]] = {}  # item text -> (line offset, event)
         self.composed = 0  # items composed by the last load (the rest were reused): for tests
 
@@ -124,6 +123,11 @@ class EventsCache:
         valid."""
         if not self._items or _context(calendar, organisers, topics) != self._context:
             return None
+        # Equal, so hand out the previous load's objects: every later comparison of the
+        # memo keys that hold them (``memo.event_inputs``) is then an identity check.
+        assert self._context is not None
+        calendar, organisers, topics = self._context[0], dict(self._context[1]), \
+            dict(self._context[2])
         events: list[Event] = []
         items: dict[str, tuple[int, Event]] = {}
         composed = 0

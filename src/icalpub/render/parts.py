@@ -62,6 +62,7 @@ class Renderer:
         self.data = data
         self.tracked = dict(tracked or {})
         self.memo = Memo(previous.memo if previous is not None else None)
+        self._feed_parts: dict[str, list[Part]] = {}
 
     @property
     def rendered(self) -> int:
@@ -95,13 +96,21 @@ class Renderer:
         return self.memo.get((f"header {form}", feed.path, feed.name, feed.description,
                               self.data.calendar), lambda: make(feed_header(feed, self.data)))
 
+    def _feed_components(self, feed: Feed) -> list[Part]:
+        """A site feed's parts, found once for its iCalendar and its jCal form (per site:
+        not handed on, as the parts' keys, not the feed's, say when they are still valid)."""
+        if "?" in feed.path:
+            return self._components(feed.events)
+        parts = self._feed_parts.get(feed.path)
+        if parts is None:
+            parts = self._feed_parts[feed.path] = self._components(feed.events)
+        return parts
+
     def feed(self, feed: Feed) -> bytes:
-        return _assemble_ical(self._header(feed, "ical", _head_ical),
-                              self._components(feed.events))
+        return _assemble_ical(self._header(feed, "ical", _head_ical), self._feed_components(feed))
 
     def feed_jcal(self, feed: Feed) -> bytes:
-        return _assemble_jcal(self._header(feed, "jcal", _head_jcal),
-                              self._components(feed.events))
+        return _assemble_jcal(self._header(feed, "jcal", _head_jcal), self._feed_components(feed))
 
     def invite(self, event: Event) -> bytes:
         """The same bytes object as long as the event's inputs are the same (``site`` then
