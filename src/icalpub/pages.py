@@ -66,12 +66,14 @@ def feed_view(feed: Feed, data: EventsData) -> FeedView:
                     urls.absolute(base, jcal), urls.site_relative(base, page), len(feed.events))
 
 
-def _months(views: list[EventView]) -> list[tuple[str, list[EventView]]]:
-    groups: list[tuple[str, list[EventView]]] = []
+def _months(ctx: PageContext, views: list[EventView]) -> list[tuple[str, list[Markup]]]:
+    """The listing's month groups with their events' cards, looked up here rather than by a
+    call from the template for each event (a listing of everything holds every card)."""
+    groups: list[tuple[str, list[Markup]]] = []
     for view in views:
         if not groups or groups[-1][0] != view.month:
             groups.append((view.month, []))
-        groups[-1][1].append(view)
+        groups[-1][1].append(ctx.summary(view))
     return groups
 
 
@@ -118,7 +120,7 @@ class PageContext:
 def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Query,
             show_calendars: bool) -> bytes:
     views = [ctx.view(e) for e in feed.events]
-    return ctx.render("listing.html", heading=heading, intro=intro, months=_months(views),
+    return ctx.render("listing.html", heading=heading, intro=intro, months=_months(ctx, views),
                       total=len(views), feed=feed_view(feed, ctx.data), query=query,
                       show_calendars=show_calendars)
 
