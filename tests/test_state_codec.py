@@ -91,3 +91,22 @@ def test_a_bad_record_is_reported_in_either_layout(change, message):
     for layout in (bad, json.dumps(json.loads(bad), indent=2).encode()):
         with pytest.raises(StateFileError, match=message):
             decode(layout, "s.json")
+
+
+def test_a_file_replaced_by_someone_else_is_read_again(tmp_path):
+    """The store keeps what it last read or wrote while the file is the same (inode, size,
+    mtime); a file replaced by another process (or by hand) is decoded again."""
+    from icalpub.state import StateStore
+
+    store = StateStore(tmp_path / "events.state.json")
+    with store.transaction() as txn:
+        txn.save(sample())
+    assert store.read() == sample()
+    changed = sample()
+    changed.events["plain"] = EventRecord("h1", 9, T, U, U, last={"title": "Plain"})
+    other = tmp_path / "other.json"
+    other.write_bytes(encode(changed))
+    other.replace(tmp_path / "events.state.json")
+    assert store.read().events["plain"].sequence == 9
+    again = store.read()
+    assert again == changed and again is not store.read()  # copies: a caller may replace fields

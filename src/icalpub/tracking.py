@@ -161,9 +161,9 @@ def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
             if not rec.gone:
                 changes.append(Change("expired", event.id, rec.sequence,
                                       f"cancelled on {rec.cancelled_at:%Y-%m-%d}, kept {_span(keep)}"))
-            rec.gone = True
-            if rec.removed:
-                rec.last = None  # the tombstone only needs the SEQUENCE
+            # a new record: the previous state's records are shared, never changed in place
+            rec = dataclasses.replace(rec, gone=True,
+                                      last=None if rec.removed else rec.last)  # a tombstone
         else:
             published.append(event)
             if rec.cancelled_at is not None:
@@ -187,8 +187,10 @@ def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
             else:
                 detail = "back in the events file" if previous.events[event.id].removed else ""
                 changes.append(Change("changed", event.id, rec.sequence, detail))
-        else:  # unchanged: keep every value (a removed event put back as it was stays as is)
+        elif rec.removed or rec.last != fields:
+            # unchanged: keep every value (a removed event put back as it was stays as is)
             rec = dataclasses.replace(rec, removed=False, last=fields)
+        # else: the very same record, so the state file's line for it is reused
         publish(event, rec)
 
     for event_id, old in previous.events.items():
