@@ -55,3 +55,70 @@ def test_gzipped_bytes_are_deterministic(minimal_site):
     resource = minimal_site.get("feeds/all.ics")
     assert resource.compressible and gzip.decompress(resource.gzipped) == resource.body
     assert build_site(minimal_site.data).get("feeds/all.ics").gzipped == resource.gzipped
+
+
+def _edits(path):
+    """A title edit, an added line (every later event moves), an organiser renamed, an event
+    removed: each step is published on top of the previous site."""
+    text = path.read_text(encoding="utf-8")
+    yield text.replace("title: Hybrid forum", "title: Hybrid forum (moved)")
+    yield text.replace("title: Hybrid forum", "title: Hybrid forum (moved)\n    # a comment line")
+    yield text.replace("name: Réseau Rivière", "name: Réseau Rivière Europe")
+    start = text.index("  - id: summer-school") if "  - id: summer-school" in text else None
+    if start is not None:
+        end = text.index("\n  - ", start + 1)
+        yield text[:start] + text[end + 1:]
+
+
+def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path):
+    """What a server publishes after each edit (reusing the previous site's parts, pages and
+    listings, and the events cache) is byte for byte what a fresh build of the same file and
+    state publishes."""
+    import shutil
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+
+    from icalpub.load import EventsCache, load_events
+    from icalpub.publish import publish
+
+    rich = Path(__file__).parent / "fixtures" / "rich.yaml"
+    path = tmp_path / "events.yaml"
+    shutil.copy(rich, path)
+    cache, now = EventsCache(), datetime(2021, 1, 1, tzinfo=timezone.utc)
+    site = publish(load_events(path, cache=cache), tmp_path / "state.json", now=now).site
+    steps = list(_edits(path))
+    assert len(steps) == 4
+    for step, text in enumerate(steps, 1):
+        path.write_text(text, encoding="utf-8")
+        now += timedelta(hours=1)
+        site = publish(load_events(path, cache=cache), tmp_path / "state.json", now=now,
+                       previous=site).site
+        shutil.copy(tmp_path / "state.json", tmp_path / "fresh.json")
+        fresh = publish(load_events(path), tmp_path / "fresh.json", now=now).site
+        assert {p: r.body for p, r in site.resources.items()} == \
+            {p: r.body for p, r in fresh.resources.items()}, step
+        assert {p: r.etag for p, r in site.resources.items()} == \
+            {p: r.etag for p, r in fresh.resources.items()}, step
+
+
+def test_an_edit_renders_only_what_shows_the_edited_event(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from icalpub.load import load_events
+
+    path = tmp_path / "events.yaml"
+    shutil.copy(Path(__file__).parent / "fixtures" / "rich.yaml", path)
+    first = build_site(load_events(path))
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "title: Hybrid forum", "title: Hybrid forum (moved)"), encoding="utf-8")
+    second = build_site(load_events(path), previous=first)
+    computed = second.renderer.memo.computed
+    edited = next(e for e in second.data.events if e.title == "Hybrid forum (moved)")
+    listings = 1 + len(edited.topics) + len(set(edited.organisers))  # all, topics, organisers
+    assert (computed["VEVENT"], computed["invite"], computed["event page"], computed["card"],
+            computed["listing"]) == (1, 1, 1, 1, listings)
+    unchanged = [p for p in second.resources
+                 if second.resources[p] is first.resources.get(p)]
+    # every other event's invite and page is the previous Resource object (no re-hash)
+    assert len(unchanged) >= 2 * (len(second.data.events) - 1)
