@@ -117,7 +117,8 @@ def test_an_edit_renders_only_what_shows_the_edited_event(tmp_path):
     edited = next(e for e in second.data.events if e.title == "Hybrid forum (moved)")
     listings = 1 + len(edited.topics) + len(set(edited.organisers))  # all, topics, organisers
     assert (computed["VEVENT"], computed["invite"], computed["event page"], computed["card"],
-            computed["listing"]) == (1, 1, 1, 1, listings)
+            computed["listing"], computed["feed ical"], computed["feed jcal"]) == \
+        (1, 1, 1, 1, listings, listings, listings)
     unchanged = [p for p in second.resources
                  if second.resources[p] is first.resources.get(p)]
     # every other event's invite and page is the previous Resource object (no re-hash)

@@ -75,6 +75,19 @@ class Memo:
             self._values[key] = value
         return value
 
+    def revalidate(self, key: tuple, still_valid: Callable[[Any], bool],
+                   make: Callable[[], T]) -> T:
+        """Like :meth:`get` for a value whose key cannot hold all of its inputs (a feed of
+        10,000 events): the previous site's value is taken when ``still_valid(value)``."""
+        value = self._values.get(key, _MISSING)
+        if value is _MISSING:
+            value = self._previous.get(key, _MISSING)
+            if value is _MISSING or not still_valid(value):
+                value = make()
+                self.computed[key[0]] += 1
+            self._values[key] = value
+        return value
+
     def release(self) -> None:
         """Forget the previous site's values (call when this site is complete)."""
         self._previous = {}

@@ -107,10 +107,23 @@ class Renderer:
         return parts
 
     def feed(self, feed: Feed) -> bytes:
-        return _assemble_ical(self._header(feed, "ical", _head_ical), self._feed_components(feed))
+        return self._assembled(feed, "ical", _head_ical, _assemble_ical)
 
     def feed_jcal(self, feed: Feed) -> bytes:
-        return _assemble_jcal(self._header(feed, "jcal", _head_jcal), self._feed_components(feed))
+        return self._assembled(feed, "jcal", _head_jcal, _assemble_jcal)
+
+    def _assembled(self, feed: Feed, form: str, head_of, assemble):  # noqa: ANN001, ANN202
+        """A feed's bytes: the previous site's very bytes object while the header and every
+        part are the same objects (so ``site`` keeps its Resource: no joining, no hashing of
+        a feed the edit did not touch)."""
+        head, parts = self._header(feed, form, head_of), self._feed_components(feed)
+        if "?" in feed.path:
+            return assemble(head, parts)
+        kept = self.memo.revalidate(
+            (f"feed {form}", feed.path),
+            lambda old: old[0] is head and len(old[1]) == len(parts) and old[1] == parts,
+            lambda: (head, parts, assemble(head, parts)))
+        return kept[2]
 
     def invite(self, event: Event) -> bytes:
         """The same bytes object as long as the event's inputs are the same (``site`` then
