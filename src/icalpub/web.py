@@ -239,12 +239,16 @@ class RoutedPaths:
         return path
 
     def route(self, environ: dict[str, Any]) -> str | None:
+        """Flask's own adapter and match (the app uses neither host matching nor subdomains,
+        so the answer depends on ``PATH_INFO`` alone)."""
         try:
             adapter = self.app.create_url_adapter(self.app.request_class(environ))
             if adapter is None:
                 return None
             rule, variables = adapter.match(return_rule=True)
         except HTTPException:  # 404, 405, a redirect: Flask answers those
+            return None
+        except Exception:  # noqa: BLE001 - whatever it is, Flask handles it its own way
             return None
         path_of = RESOURCE_PATHS.get(rule.endpoint)  # type: ignore[union-attr]
         return path_of(**variables) if path_of is not None else None
