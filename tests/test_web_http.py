@@ -294,3 +294,15 @@ def test_static_snapshot_does_not_trust_a_malformed_manifest_etag(tmp_path, even
     response = app.test_client().get(FEED)
     assert response.headers["ETag"] == f'"{result.site.resources["feeds/all.ics"].etag}"'
     assert "Injected" not in response.headers
+
+
+def test_query_responses_are_memoised_by_raw_query_string(app, client):
+    raw = app.extensions["icalpub.raw_queries"]
+    first = client.get(FEED + "?q=winter")
+    assert len(raw) == 1
+    again = client.get(FEED + "?q=winter")
+    assert len(raw) == 1 and again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert client.get(FEED + "?x=1").data == client.get(FEED).data  # no filter: the feed itself
+    assert client.get(FEED + "?from=2021-02-30").status_code == 400  # errors are not memoised
+    assert len(raw) == 2
+    assert client.get(FEED + "?from=2021-02-30").status_code == 400

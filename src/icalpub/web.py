@@ -70,6 +70,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             state_path=app.config["STATE_PATH"], clock=app.config["CLOCK"],
         )
     app.extensions["icalpub.queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
+    # Raw query string -> resource; the same LRU class, keyed by a string instead of a Query.
+    app.extensions["icalpub.raw_queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
     app.register_blueprint(bp)
     if app.config.get("FAST_PATH", True):
         app.wsgi_app = ResourceMiddleware(  # type: ignore[method-assign]
@@ -109,20 +111,35 @@ def respond(resource: Resource, snapshot: Snapshot | StaticSnapshot) -> Response
 
 def serve_query(path: str) -> Response:
     """``path`` filtered by the request's query parameters (search, topic, organiser, dates),
-    or the precomputed resource when there are none."""
+    or the precomputed resource when there are none.
+
+    The resource is memoised by the raw query string (per site, bounded LRU), so a feed
+    polled with the same ``?q=`` URL skips parsing and normalising the query on every
+    request; distinct strings that mean the same query still share one rendering
+    (``icalpub.queries``)."""
     snapshot = live_site().snapshot
-    if not any(name in request.args for name in PARAMS) or isinstance(snapshot, StaticSnapshot):
+    if isinstance(snapshot, StaticSnapshot):
         return serve(path)  # a built tree answers like a static server: no query support
     try:
-        query = parse_query(multidict(request.args.items(multi=True)), snapshot.site.data)
-    except QueryError as exc:
+        resource = current_app.extensions["icalpub.raw_queries"].get(
+            snapshot.site, path, request.environ.get("QUERY_STRING", ""),  # type: ignore[arg-type]
+            lambda: _query_resource(path, snapshot))
+    except QueryError as exc:  # not memoised: raised before anything is stored
         return Response(f"Bad request: {exc}\n", status=400,
                         content_type="text/plain; charset=utf-8")
-    if query.empty:
-        return serve(path)
-    resource = query_resource(current_app.extensions["icalpub.queries"], snapshot.site,
-                              KINDS[path], query)
+    if resource is None:
+        return not_found()
     return respond(resource, snapshot)
+
+
+def _query_resource(path: str, snapshot: Snapshot) -> Resource | None:
+    if not any(name in request.args for name in PARAMS):
+        return snapshot.get(path)
+    query = parse_query(multidict(request.args.items(multi=True)), snapshot.site.data)
+    if query.empty:
+        return snapshot.get(path)
+    return query_resource(current_app.extensions["icalpub.queries"], snapshot.site,
+                          KINDS[path], query)
 
 
 #: Endpoint -> the function from the route's variables to the resource path it serves. The
