@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import urls
 from .model import EventsData, Tracked
@@ -32,10 +33,16 @@ class Resource:
     body: bytes
     content_type: str
     download_name: str | None = None  # served with Content-Disposition: attachment
-    etag: str = field(init=False)  # strong validator: a digest of the bytes
+    #: Strong validator: a digest of the bytes. Computed unless given, as ``serve --static``
+    #: does from the manifest (the build computed it from the same bytes).
+    etag: str = field(default="", kw_only=True)
+    #: The HTTP answers (headers of the 200s and the 304) for the snapshot serving this
+    #: resource, memoised on the first request by ``httpcache.answers_for``; not data.
+    http_answers: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "etag", hashlib.sha256(self.body).hexdigest()[:32])
+        if not self.etag:
+            object.__setattr__(self, "etag", hashlib.sha256(self.body).hexdigest()[:32])
 
     @property
     def compressible(self) -> bool:

@@ -9,22 +9,20 @@ Production: ``gunicorn 'icalpub.web:create_app()'`` (``ICALPUB_EVENTS`` names th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 
 from . import urls
+from .httpcache import ResourceMiddleware, answer, answers_for
 from .live import LiveSite, Snapshot
 from .publish import system_clock
 from .queries import KINDS, query_resource
 from .search import PARAMS, QueryCache, QueryError, multidict, parse_query
 from .site import Resource
 from .static import StaticSnapshot, StaticTree
-
-#: Pages load only their own CSS and script; JSON-LD blocks are data, not script.
-CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
-                           "img-src 'self' data:; form-action 'self'; base-uri 'none'; "
-                           "frame-ancestors 'none'")
 
 bp = Blueprint("icalpub", __name__)
 
@@ -40,7 +38,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``STATE_PATH`` (default
     ``$ICALPUB_STATE`` or ``events.state.json`` next to the events file), ``CLOCK`` (a
     function returning now in UTC; tests inject one), ``STATIC_DIR`` (serve a tree written by
-    ``icalpub build`` instead of the events file).
+    ``icalpub build`` instead of the events file), ``FAST_PATH`` (default True: answer GET
+    and HEAD of a published URL without a query string before Flask, see
+    :class:`~icalpub.httpcache.ResourceMiddleware`; False leaves every request to the routes).
     Raises :class:`~icalpub.errors.EventsFileError` when the file is invalid at start-up,
     :class:`~icalpub.errors.StateFileError` when the state file is corrupt.
     """
@@ -70,7 +70,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             state_path=app.config["STATE_PATH"], clock=app.config["CLOCK"],
         )
     app.extensions["icalpub.queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
+    # Raw query string -> resource; the same LRU class, keyed by a string instead of a Query.
+    app.extensions["icalpub.raw_queries"] = QueryCache(app.config.get("QUERY_CACHE_SIZE", 256))
     app.register_blueprint(bp)
+    if app.config.get("FAST_PATH", True):
+        app.wsgi_app = ResourceMiddleware(  # type: ignore[method-assign]
+            app.wsgi_app, app.extensions["icalpub"], RoutedPaths(app))
     return app
 
 
@@ -87,9 +92,9 @@ def live_site() -> LiveSite | StaticTree:
 
 
 def serve(path: str) -> Response:
-    """One resource with strong ETag, Last-Modified and 304 handling (Werkzeug's
-    ``make_conditional``, which honours If-None-Match first, then If-Modified-Since).
-    The same code answers for a live events file and for a built tree (``--static``)."""
+    """One resource with strong ETag, Last-Modified and 304 handling (``httpcache.answer``).
+    The same code answers for a live events file and for a built tree (``--static``), and
+    :class:`~icalpub.httpcache.ResourceMiddleware` answers the same way before Flask."""
     snapshot = live_site().snapshot
     resource = snapshot.get(path)
     if resource is None:
@@ -98,123 +103,172 @@ def serve(path: str) -> Response:
 
 
 def respond(resource: Resource, snapshot: Snapshot | StaticSnapshot) -> Response:
-    gzipped = resource.compressible and request.accept_encodings["gzip"] > 0
-    # A strong ETag names one representation: the precompressed one gets its own.
-    etag = resource.etag + "-gz" if gzipped else resource.etag
-    if request.if_none_match and request.if_none_match.contains_weak(etag):
-        # The common case for a feed polled forever: answer before building a body response
-        # (RFC 9110 §15.4.5: a 304 carries the validators and caching headers of the 200).
-        response = Response(status=304)
-        _validators(response, resource, snapshot, etag)
-        return response
-    response = Response(resource.gzipped if gzipped else resource.body,
-                        content_type=resource.content_type)
-    _validators(response, resource, snapshot, etag)
-    if gzipped:
-        response.content_encoding = "gzip"
-    if resource.content_type.startswith("text/html"):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-    if resource.download_name:
-        response.headers["Content-Disposition"] = f'attachment; filename="{resource.download_name}"'
-    return response.make_conditional(request)
-
-
-def _validators(response: Response, resource: Resource, snapshot: Snapshot | StaticSnapshot,
-                etag: str) -> None:
-    if resource.compressible:
-        response.vary.add("Accept-Encoding")
-    response.set_etag(etag)
-    # Per resource, from the state file; a filtered feed (path of its unfiltered feed) gets
-    # that feed's, which moves whenever any of its events changes.
-    response.last_modified = snapshot.resource_modified(resource.path)
-    response.headers["Cache-Control"] = f"public, max-age={snapshot.max_age}"
+    """The precomputed answer for this request's conditional and Accept-Encoding headers: no
+    header parsing or formatting by Werkzeug, which ``make_conditional`` and friends cost."""
+    status, headers, body = answer(answers_for(resource, snapshot), request.environ)
+    return Response(body, status=status, headers=headers)
 
 
 def serve_query(path: str) -> Response:
     """``path`` filtered by the request's query parameters (search, topic, organiser, dates),
-    or the precomputed resource when there are none."""
+    or the precomputed resource when there are none.
+
+    The resource is memoised by the raw query string (per site, bounded LRU), so a feed
+    polled with the same ``?q=`` URL skips parsing and normalising the query on every
+    request; distinct strings that mean the same query still share one rendering
+    (``icalpub.queries``)."""
     snapshot = live_site().snapshot
-    if not any(name in request.args for name in PARAMS) or isinstance(snapshot, StaticSnapshot):
+    if isinstance(snapshot, StaticSnapshot):
         return serve(path)  # a built tree answers like a static server: no query support
     try:
-        query = parse_query(multidict(request.args.items(multi=True)), snapshot.site.data)
-    except QueryError as exc:
+        resource = current_app.extensions["icalpub.raw_queries"].get(
+            snapshot.site, path, request.environ.get("QUERY_STRING", ""),  # type: ignore[arg-type]
+            lambda: _query_resource(path, snapshot))
+    except QueryError as exc:  # not memoised: raised before anything is stored
         return Response(f"Bad request: {exc}\n", status=400,
                         content_type="text/plain; charset=utf-8")
-    if query.empty:
-        return serve(path)
-    resource = query_resource(current_app.extensions["icalpub.queries"], snapshot.site,
-                              KINDS[path], query)
+    if resource is None:
+        return not_found()
     return respond(resource, snapshot)
 
 
-@bp.get("/")
-def index() -> Response:
-    return serve_query(urls.INDEX_PAGE)
+def _query_resource(path: str, snapshot: Snapshot) -> Resource | None:
+    if not any(name in request.args for name in PARAMS):
+        return snapshot.get(path)
+    query = parse_query(multidict(request.args.items(multi=True)), snapshot.site.data)
+    if query.empty:
+        return snapshot.get(path)
+    return query_resource(current_app.extensions["icalpub.queries"], snapshot.site,
+                          KINDS[path], query)
 
 
-@bp.get("/events/<event_id>")
-@bp.get("/events/<event_id>/")
-def event_page(event_id: str) -> Response:
-    return serve(urls.page_resource(urls.event_page_path(event_id)))
+#: Endpoint -> the function from the route's variables to the resource path it serves. The
+#: Flask views and the fast path (:class:`RoutedPaths`) both call these, so a URL means the
+#: same resource on both.
+RESOURCE_PATHS: dict[str, Callable[..., str]] = {}
 
 
-@bp.get("/topics/<slug>")
-@bp.get("/topics/<slug>/")
-def topic_page(slug: str) -> Response:
-    return serve(urls.page_resource(urls.topic_page_path(slug)))
+def resource_route(*rules: str, query: bool = False) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Register ``rules`` (GET, hence HEAD) for a function giving the resource path from the
+    URL's variables. ``query``: the route also answers filter parameters (``serve_query``)."""
+    def register(path_of: Callable[..., str]) -> Callable[..., str]:
+        def view(**variables: str) -> Response:
+            path = path_of(**variables)
+            return serve_query(path) if query else serve(path)
+
+        view.__name__ = path_of.__name__
+        for rule in rules:
+            bp.add_url_rule(rule, path_of.__name__, view, methods=["GET"])
+        RESOURCE_PATHS[f"{bp.name}.{path_of.__name__}"] = path_of
+        return path_of
+    return register
 
 
-@bp.get("/organisers/<slug>")
-@bp.get("/organisers/<slug>/")
-def organiser_page(slug: str) -> Response:
-    return serve(urls.page_resource(urls.organiser_page_path(slug)))
+@resource_route("/", query=True)
+def index() -> str:
+    return urls.INDEX_PAGE
 
 
-@bp.get("/static/<name>")
-def static_file(name: str) -> Response:
-    return serve(f"static/{name}")
+@resource_route("/events/<event_id>", "/events/<event_id>/")
+def event_page(event_id: str) -> str:
+    return urls.page_resource(urls.event_page_path(event_id))
 
 
-@bp.get("/feeds/all.ics")
-def all_feed() -> Response:
-    return serve_query(urls.ALL_FEED)
+@resource_route("/topics/<slug>", "/topics/<slug>/")
+def topic_page(slug: str) -> str:
+    return urls.page_resource(urls.topic_page_path(slug))
 
 
-@bp.get("/feeds/all.json")
-def all_feed_jcal() -> Response:
-    return serve_query(urls.jcal_path(urls.ALL_FEED))
+@resource_route("/organisers/<slug>", "/organisers/<slug>/")
+def organiser_page(slug: str) -> str:
+    return urls.page_resource(urls.organiser_page_path(slug))
 
 
-@bp.get("/feeds/topics/<slug>.json")
-def topic_feed_jcal(slug: str) -> Response:
-    return serve(urls.jcal_path(urls.feed_path("topic", slug)))
+@resource_route("/static/<name>")
+def static_file(name: str) -> str:
+    return f"static/{name}"
 
 
-@bp.get("/feeds/organisers/<slug>.json")
-def organiser_feed_jcal(slug: str) -> Response:
-    return serve(urls.jcal_path(urls.feed_path("organiser", slug)))
+@resource_route("/feeds/all.ics", query=True)
+def all_feed() -> str:
+    return urls.ALL_FEED
 
 
-@bp.get("/feeds/topics/<slug>.ics")
-def topic_feed(slug: str) -> Response:
-    return serve(urls.feed_path("topic", slug))
+@resource_route("/feeds/all.json", query=True)
+def all_feed_jcal() -> str:
+    return urls.jcal_path(urls.ALL_FEED)
 
 
-@bp.get("/feeds/organisers/<slug>.ics")
-def organiser_feed(slug: str) -> Response:
-    return serve(urls.feed_path("organiser", slug))
+@resource_route("/feeds/topics/<slug>.json")
+def topic_feed_jcal(slug: str) -> str:
+    return urls.jcal_path(urls.feed_path("topic", slug))
 
 
-@bp.get("/events/<event_id>.ics")
-def invite(event_id: str) -> Response:
-    return serve(urls.invite_path(event_id))
+@resource_route("/feeds/organisers/<slug>.json")
+def organiser_feed_jcal(slug: str) -> str:
+    return urls.jcal_path(urls.feed_path("organiser", slug))
 
 
-@bp.get("/feeds.json")
-def feeds_index() -> Response:
-    return serve(urls.FEEDS_INDEX)
+@resource_route("/feeds/topics/<slug>.ics")
+def topic_feed(slug: str) -> str:
+    return urls.feed_path("topic", slug)
+
+
+@resource_route("/feeds/organisers/<slug>.ics")
+def organiser_feed(slug: str) -> str:
+    return urls.feed_path("organiser", slug)
+
+
+@resource_route("/events/<event_id>.ics")
+def invite(event_id: str) -> str:
+    return urls.invite_path(event_id)
+
+
+@resource_route("/feeds.json")
+def feeds_index() -> str:
+    return urls.FEEDS_INDEX
+
+
+class RoutedPaths:
+    """``PATH_INFO`` -> the resource path the app's routes give it, for the fast path.
+
+    The URL is matched by the app's own URL map, exactly as Flask matches it for the view
+    (same adapter, so percent-decoding, ``//``, trailing slashes and converters agree), and
+    the endpoint's :data:`RESOURCE_PATHS` function gives the path. Only URLs naming an
+    existing resource are remembered, so hostile URLs cannot grow the table; it is emptied
+    when it reaches ``limit`` (renamed events leave stale entries behind).
+    """
+
+    def __init__(self, app: Flask, limit: int = 100_000):
+        self.app = app
+        self.limit = limit
+        self._known: dict[str, str] = {}
+
+    def __call__(self, environ: dict[str, Any], snapshot: Snapshot | StaticSnapshot) -> str | None:
+        key = environ.get("PATH_INFO", "")
+        path = self._known.get(key)
+        if path is None:
+            path = self.route(environ)
+            if path is not None and snapshot.get(path) is not None:
+                if len(self._known) >= self.limit:
+                    self._known.clear()
+                self._known[key] = path
+        return path
+
+    def route(self, environ: dict[str, Any]) -> str | None:
+        """Flask's own adapter and match (the app uses neither host matching nor subdomains,
+        so the answer depends on ``PATH_INFO`` alone)."""
+        try:
+            adapter = self.app.create_url_adapter(self.app.request_class(environ))
+            if adapter is None:
+                return None
+            rule, variables = adapter.match(return_rule=True)
+        except HTTPException:  # 404, 405, a redirect: Flask answers those
+            return None
+        except Exception:  # noqa: BLE001 - whatever it is, Flask handles it its own way
+            return None
+        path_of = RESOURCE_PATHS.get(rule.endpoint)  # type: ignore[union-attr]
+        return path_of(**variables) if path_of is not None else None
 
 
 @bp.after_app_request
