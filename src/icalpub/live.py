@@ -117,7 +117,7 @@ class LiveSite:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, base_url: str | None = None,
-                 check_interval: float = 1.0, settle: float = 0.5, reload_wait: float = 5.0,
+                 check_interval: float = 0.25, settle: float = 0.5, reload_wait: float = 5.0,
                  state_path: str | os.PathLike[str] | None = None, clock: Clock = system_clock):
         self.path = Path(path)
         self.base_url = base_url

@@ -32,9 +32,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     Config: ``EVENTS_PATH`` (default ``$ICALPUB_EVENTS`` or ``events.yaml``), ``BASE_URL``
     (default ``$ICALPUB_BASE_URL`` or the file's ``calendar.base_url``), ``RELOAD_INTERVAL``
-    (seconds between checks of the file for changes, default 1), ``RELOAD_SETTLE`` (seconds a
-    new version must stay unmodified before it is read, see ``live``; default half the check
-    interval, at most 0.5),
+    (seconds between checks of the file for changes, default 0.25: one ``stat`` per check),
+    ``RELOAD_SETTLE`` (seconds a new version must stay unmodified before it is read, see
+    ``live``; default 0.5, or twice the check interval when that is shorter),
     ``STATE_PATH`` (default
     ``$ICALPUB_STATE`` or ``events.state.json`` next to the events file), ``CLOCK`` (a
     function returning now in UTC; tests inject one), ``STATIC_DIR`` (serve a tree written by
@@ -52,7 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         EVENTS_PATH=os.environ.get("ICALPUB_EVENTS", "events.yaml"),
         BASE_URL=None,
-        RELOAD_INTERVAL=1.0,
+        RELOAD_INTERVAL=0.25,
         RELOAD_SETTLE=None,
         STATE_PATH=os.environ.get("ICALPUB_STATE") or None,
         CLOCK=system_clock,
@@ -84,7 +84,7 @@ def _settle(config: Any) -> float:
     also reads a new version at once unless given a settle time of its own."""
     if config["RELOAD_SETTLE"] is not None:
         return float(config["RELOAD_SETTLE"])
-    return min(0.5, float(config["RELOAD_INTERVAL"]) / 2)
+    return min(0.5, float(config["RELOAD_INTERVAL"]) * 2)
 
 
 def live_site() -> LiveSite | StaticTree:
