@@ -189,7 +189,8 @@ def test_a_failing_build_leaves_the_previous_tree(events, tmp_path, monkeypatch)
     monkeypatch.setattr(export_module, "write_file", fail_midway)
     with pytest.raises(OSError, match="No space left"):
         build(events, out, T0.replace(hour=20))
-    assert len(calls) == 4
+    # files are written by several threads: the others stop at their next file, not at once
+    assert 4 <= len(calls) < len(tree(out, gz=True))
     assert tree(out) == before
     assert not list(tmp_path.glob(".public.tmp-*"))
     monkeypatch.undo()
