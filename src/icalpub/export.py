@@ -168,8 +168,11 @@ def _same_gzip(old: str, body: bytes, when: datetime | None) -> bool:
             return False
         with open(old, "rb") as handle:
             packed = handle.read()
-        return packed[:10] == GZIP_HEADER and gzip.decompress(packed) == body
-    except (OSError, EOFError, zlib.error):
+        inflate = zlib.decompressobj(wbits=31)  # gzip framing: the CRC and size are checked
+        # at most len(body) + 1 bytes out: a damaged file cannot make it inflate without bound
+        return (packed[:10] == GZIP_HEADER and inflate.decompress(packed, len(body) + 1) == body
+                and inflate.eof and not inflate.unused_data)
+    except (OSError, zlib.error):
         return False
 
 
