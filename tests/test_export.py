@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
 import json
 import os
@@ -189,7 +190,8 @@ def test_a_failing_build_leaves_the_previous_tree(events, tmp_path, monkeypatch)
     monkeypatch.setattr(export_module, "write_file", fail_midway)
     with pytest.raises(OSError, match="No space left"):
         build(events, out, T0.replace(hour=20))
-    assert len(calls) == 4
+    # files are written by several threads: the others stop at their next file, not at once
+    assert 4 <= len(calls) < len(tree(out, gz=True))
     assert tree(out) == before
     assert not list(tmp_path.glob(".public.tmp-*"))
     monkeypatch.undo()
@@ -392,3 +394,75 @@ def test_compressible_files_have_gz_siblings_for_gzip_static(events, tmp_path):
     assert siblings <= set(plain)
     for name in siblings:
         assert gzip.decompress(everything[name + ".gz"]) == plain[name], name
+
+
+def test_parallel_and_single_threaded_builds_give_the_same_tree(tmp_path):
+    """The thread pool changes when files are written, never what: bytes, names and mtimes."""
+    trees = []
+    for threads in (1, 4):
+        folder = tmp_path / str(threads)
+        folder.mkdir()
+        events = copy_fixture(folder, "events.yaml", source=ROOT)
+        shutil.copy(ROOT / "events.state.json", folder / "events.state.json")
+        result = publish(load_events(events), state_path_for(events), now=T0)
+        report = export(result.site, result.modified, folder / "public", threads=threads)
+        files = tree(folder / "public", gz=True)
+        mtimes = {p: (folder / "public" / p).stat().st_mtime for p in files}
+        trees.append((files, mtimes, report.written))
+    assert trees[0] == trees[1]
+    assert list(trees[0][2]) == sorted(trees[0][2])  # the Report lists files in name order
+
+
+def test_a_failing_worker_leaves_the_previous_tree(events, tmp_path, monkeypatch):
+    """A failure while compressing in a worker thread: nothing of the new tree is kept."""
+    out = tmp_path / "public"
+    build(events, out)
+    before = tree(out, gz=True)
+    edit(events, "title: Winter webinar", "title: Winter webinar (new)")
+    real = export_module._gzipped
+
+    def broken(res):
+        if res.path == "feeds/all.ics":
+            raise MemoryError("compressing")
+        return real(res)
+    monkeypatch.setattr(export_module, "_gzipped", broken)
+    with pytest.raises(MemoryError):
+        build(events, out, T0.replace(hour=20))
+    assert tree(out, gz=True) == before
+    assert not list(tmp_path.glob(".public.tmp-*"))
+
+
+def test_manifest_is_one_file_per_line(events, tmp_path):
+    build(events, tmp_path / "public")
+    text = (tmp_path / "public/manifest.json").read_text()
+    document = json.loads(text)
+    lines = text.splitlines()
+    assert len(lines) == len(document["files"]) + 4
+    assert list(document) == sorted(document) and list(document["files"]) == sorted(document["files"])
+
+
+def test_a_rebuild_does_not_compress_unchanged_files_again(events, tmp_path, monkeypatch):
+    out = tmp_path / "public"
+    build(events, out)
+    before = {p: (out / p).stat().st_ino for p in tree(out, gz=True)}
+    compressed = []
+    real = export_module._gzipped
+    monkeypatch.setattr(export_module, "_gzipped", lambda res: compressed.append(res.path) or real(res))
+    report = build(events, out, T0.replace(hour=18))[1]
+    assert compressed == [] and report.written == ()
+    assert {p: (out / p).stat().st_ino for p in tree(out, gz=True)} == before
+
+    # a damaged sibling (same mtime) is not trusted: compressed again and rewritten
+    damaged = out / "feeds/topics/circular.ics.gz"
+    stamp = damaged.stat().st_mtime
+    damaged.unlink()
+    damaged.write_bytes(b"\x1f\x8b not gzip")
+    os.utime(damaged, (stamp, stamp))
+    edit(events, "title: Summer school (all day)", "title: Summer school (all days)")
+    report = build(events, out, T0.replace(hour=19))[1]
+    assert {"feeds/all.ics", "feeds/topics/circular.ics"} <= set(compressed)
+    assert {"feeds/all.ics.gz", "feeds/topics/circular.ics.gz"} <= set(report.written)
+    kept = {name.removesuffix(".gz") for name in report.unchanged if name.endswith(".gz")}
+    assert kept and not kept & set(compressed)
+    for name in ("feeds/all.ics", "feeds/topics/circular.ics"):
+        assert gzip.decompress((out / f"{name}.gz").read_bytes()) == (out / name).read_bytes()

@@ -2,9 +2,12 @@
 parameter against the event and feed they stand for."""
 
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from urllib.parse import quote as urllib_quote
+from urllib.parse import urlencode, urlsplit
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from htmlparse import one, query
 from icalpub import links
@@ -149,3 +152,22 @@ def test_google_details_near_1000_for_plain_ascii(rich_data):
     event = replace(by_id(rich_data, "long-description"), description="word " * 400)
     details = one(links.google_event_link(event, rich_data), "details")
     assert 900 < len(details) <= links.GOOGLE_DETAILS_MAX
+
+
+# The table-driven quote must give exactly urllib's bytes: every link of every page uses it.
+TEXT = st.text(st.characters(exclude_categories=("Cs",)))  # lone surrogates are not UTF-8
+
+
+@given(TEXT)
+def test_quote_is_urllib_quote_with_nothing_safe(text):
+    assert links.quote(text) == urllib_quote(text, safe="")
+
+
+@given(st.lists(st.tuples(TEXT, TEXT), min_size=1))
+def test_query_is_urlencode_with_percent_20(params):
+    assert links._query(params) == urlencode(params, quote_via=urllib_quote, safe="")
+
+
+def test_quote_examples():
+    assert links.quote("a b/c?d=e&f+g~h_i.j-k") == "a%20b%2Fc%3Fd%3De%26f%2Bg~h_i.j-k"
+    assert links.quote("Zürich – 東京 🎉") == urllib_quote("Zürich – 東京 🎉", safe="")

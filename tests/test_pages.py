@@ -1,15 +1,18 @@
 """The HTML pages as site resources (icalpub.pages, icalpub.views): present, complete,
 deterministic, safe, with JSON-LD that matches the event."""
 
+import json
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from htmlparse import buttons, hrefs, json_ld, parse, text
 from icalpub import urls
 from icalpub.load import load_events
 from icalpub.site import build_site
-from icalpub.views import attendance_mode, repeats_text, when_text
+from icalpub.views import attendance_mode, indented_json, repeats_text, when_text
 
 HTML = "text/html; charset=utf-8"
 
@@ -204,3 +207,17 @@ def test_links_between_pages_are_root_relative(rich_site):
     links = hrefs(page(rich_site, "events/markdown-webinar"))
     assert "/calendar/organisers/acme" in links and "/calendar/topics/procurement" in links
     assert "/calendar/" in links
+
+
+# json_ld_script's formatter must give json.dumps(indent=1)'s exact bytes (pages are compared
+# byte for byte with earlier builds and between the app and the static tree).
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(st.characters(exclude_categories=("Cs",))),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=4),
+    max_leaves=20)
+
+
+@given(JSON_VALUES)
+def test_indented_json_is_json_dumps_indent_1(value):
+    assert indented_json(value) == json.dumps(value, ensure_ascii=False, indent=1)

@@ -12,6 +12,10 @@ crash never sees a half-written tree, and a failed build leaves the previous tre
 Files whose bytes did not change are hard links to the previous tree's files (same inode, same
 mtime), so rsync and CDN uploads skip them; every file's mtime is its Last-Modified, which nginx
 then sends unchanged.
+
+Fast: the files are created and written by a few threads (file creation, writes, zlib and
+SHA-256 release the GIL), each folder is created once up front, and the ``.gz`` siblings are
+compressed in those threads as they are written, never all held in memory at once.
 """
 
 from __future__ import annotations
@@ -20,20 +24,32 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import gzip
 import hashlib
 import json
 import os
+import posixpath
 import shutil
-from collections.abc import Iterator, Mapping
+import stat
+import threading
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from .errors import ExportError
-from .site import Site
+from .site import Resource, Site
 from .state import format_instant
 
 MANIFEST = "manifest.json"
+#: Threads that write the tree. Creating a file is mostly kernel time with the GIL released,
+#: so threads overlap it with the Python work of the next file; measured on 2 cores (see
+#: benchmarks/RESULTS.md), more threads only add contention.
+WRITE_THREADS = 4
+#: Files per task: a future per file would cost about as much as writing a small file.
+CHUNK = 64
 
 
 #: Extensions static servers map to a type; a resource whose file would be served with another
@@ -69,12 +85,18 @@ class Report:
     warnings: tuple[str, ...] = ()  # e.g. an extension a static server maps to another type
 
 
-def type_warnings(site: Site) -> tuple[str, ...]:
+def file_names(site: Site) -> dict[str, str]:
+    """Resource path -> its file (:func:`file_for`), computed once per build."""
+    return {path: file_for(path, res.content_type) for path, res in site.resources.items()}
+
+
+def type_warnings(site: Site, names: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Resources that a static server would send with another Content-Type than the app."""
+    names = names if names is not None else file_names(site)
     found = []
     for path, res in sorted(site.resources.items()):
-        name = file_for(path, res.content_type)
-        expected = EXTENSION_TYPES.get(PurePosixPath(name).suffix)
+        name = names[path]
+        expected = EXTENSION_TYPES.get(posixpath.splitext(name)[1])
         actual = res.content_type.split(";")[0].strip()
         # a structured-syntax subtype (application/calendar+json for jCal) is still that syntax
         if expected is None or (actual != expected and
@@ -84,47 +106,78 @@ def type_warnings(site: Site) -> tuple[str, ...]:
     return tuple(found)
 
 
-def manifest(site: Site, modified: Mapping[str, datetime]) -> bytes:
+def manifest(site: Site, modified: Mapping[str, datetime],
+             names: Mapping[str, str] | None = None) -> bytes:
     """``manifest.json``: what a server needs to answer for each file exactly as the app does."""
+    names = names if names is not None else file_names(site)
     max_age = int(site.data.calendar.refresh.total_seconds())
-    files = {}
+    encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+    lines = []
     for path, res in sorted(site.resources.items()):
         entry = {
-            "file": file_for(path, res.content_type),
+            "file": names[path],
             "sha256": hashlib.sha256(res.body).hexdigest(), "size": len(res.body),
             "etag": res.etag, "content_type": res.content_type,
             "last_modified": format_instant(modified[path]),
         }
         if res.download_name:
             entry["download_name"] = res.download_name
-        files[path] = entry
-    document = {"format": 1, "cache_control": f"public, max-age={max_age}", "files": files}
-    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        lines.append(f"{encode(path)}: {encode(entry)}")
+    # Sorted keys (cache_control, files, format) and one file per line. Not json.dumps(indent=):
+    # indenting runs the pure-Python encoder, about ten times slower than the C one used here
+    # per entry; any JSON reader sees the same document.
+    return (f'{{"cache_control": {encode(f"public, max-age={max_age}")},\n"files": {{\n'
+            + ",\n".join(lines) + '\n},\n"format": 1}\n').encode()
 
 
-def write_file(target: Path, body: bytes) -> None:
-    """Write one new file (never in place: ``target`` is in the temporary tree)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+def write_file(target: str | Path, body: bytes) -> None:
+    """Write one new file (never in place: ``target`` is in the temporary tree, whose folders
+    :func:`_make_folders` made)."""
     with open(target, "xb") as handle:
         handle.write(body)
 
 
-def _unchanged(old: Path, body: bytes, when: datetime | None) -> bool:
+def _unchanged(old: str, body: bytes, when: datetime | None) -> bool:
     """Same bytes and same mtime (Last-Modified) as the file of the previous tree."""
     try:
-        st = old.stat()
-        if st.st_size != len(body) or not old.is_file():
+        st = os.stat(old)
+        if st.st_size != len(body) or not stat.S_ISREG(st.st_mode):
             return False
         if when is not None and int(st.st_mtime) != int(when.timestamp()):
             return False
-        return old.read_bytes() == body
+        with open(old, "rb") as handle:
+            return handle.read() == body
     except OSError:
         return False
 
 
-def _reuse(old: Path, target: Path) -> None:
+#: The header ``gzip.compress(..., mtime=0)`` writes (no name, no mtime, level 6 flags, OS).
+GZIP_HEADER = gzip.compress(b"", compresslevel=6, mtime=0)[:10]
+
+
+def _same_gzip(old: str, body: bytes, when: datetime | None) -> bool:
+    """The previous tree's ``.gz`` sibling is a gzip of ``body`` with our header and the same
+    mtime. Decompressing costs a fraction of compressing, and zlib gives the same bytes for the
+    same input, level and version, so a rebuild after one edit does not compress the whole
+    site again (a zlib upgrade may keep an older, equally valid compression of the same bytes)."""
+    try:
+        st = os.stat(old)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > len(body) + 1024:
+            return False
+        if when is not None and int(st.st_mtime) != int(when.timestamp()):
+            return False
+        with open(old, "rb") as handle:
+            packed = handle.read()
+        inflate = zlib.decompressobj(wbits=31)  # gzip framing: the CRC and size are checked
+        # at most len(body) + 1 bytes out: a damaged file cannot make it inflate without bound
+        return (packed[:10] == GZIP_HEADER and inflate.decompress(packed, len(body) + 1) == body
+                and inflate.eof and not inflate.unused_data)
+    except (OSError, zlib.error):
+        return False
+
+
+def _reuse(old: str, target: str) -> None:
     """Carry an unchanged file over: a hard link (nothing rewritten), else a copy with its mtime."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(old, target)
     except OSError:
@@ -184,7 +237,117 @@ def _previous_files(out: Path) -> set[str]:
     return set()
 
 
-def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[str]) -> Report:
+#: What one file of the tree holds: a resource's body, its gzip sibling, or given bytes.
+Source = Resource | tuple[Resource] | bytes
+
+
+@dataclass(frozen=True)
+class _File:
+    name: str  # relative to the output folder
+    source: Source
+    when: datetime | None  # its mtime (Last-Modified)
+
+    def body(self) -> bytes:
+        """Computed where the file is written (a worker thread), so the compressed bodies
+        are never all in memory at once."""
+        if isinstance(self.source, Resource):
+            return self.source.body
+        if isinstance(self.source, tuple):
+            return _gzipped(self.source[0])
+        return self.source
+
+
+def _gzipped(res: Resource) -> bytes:
+    """``res.gzipped``, the same function, without going through its cache: Python 3.11's
+    ``cached_property`` computes under one lock shared by every instance, which would let only
+    one thread compress at a time, and the cache would keep every compressed body alive until
+    the process exits (peak RSS) although the export needs each once."""
+    if "gzipped" in vars(res):
+        return res.gzipped
+    func = getattr(getattr(type(res), "gzipped", None), "func", None)
+    return func(res) if func is not None else res.gzipped
+
+
+def _files(site: Site, modified: Mapping[str, datetime], names: Mapping[str, str]) -> list[_File]:
+    """Every file of the tree but the manifest, sorted by name (the Report's order). Two
+    resources with the same file (``x`` as a page and ``x/index.html``): the later one wins."""
+    files = {names[p]: _File(names[p], r, modified[p]) for p, r in site.resources.items()}
+    files.update({names[p] + ".gz": _File(names[p] + ".gz", (r,), modified[p])
+                  for p, r in site.resources.items() if r.compressible})
+    files.pop(MANIFEST, None)  # written last, by the caller
+    return [files[name] for name in sorted(files)]
+
+
+def _make_folders(root: Path, names: Sequence[str]) -> None:
+    """Create every folder the files need, each once, parents first: ``mkdir(parents=True,
+    exist_ok=True)`` per file costs system calls (and pathlib work) per file."""
+    folders = {posixpath.dirname(name) for name in names} - {""}
+    for folder in sorted(folders):  # a parent sorts before its children
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+
+
+class _Writer:
+    """Puts files into the temporary tree: a hard link to the previous tree's file when its
+    bytes and mtime are the same, else a new file with its mtime set. Called from several
+    threads; after a failure the others stop at their next file."""
+
+    def __init__(self, out: Path, tmp: Path, previous: set[str]):
+        self.out, self.tmp, self.previous = out, tmp, previous
+        self.failed = threading.Event()
+
+    def put(self, file: _File) -> bool:
+        """True if written, False if carried over unchanged."""
+        old, target = f"{self.out}/{file.name}", f"{self.tmp}/{file.name}"
+        if (isinstance(file.source, tuple) and file.name in self.previous
+                and _same_gzip(old, file.source[0].body, file.when)):
+            _reuse(old, target)  # not compressed again only to compare
+            return False
+        body = file.body()
+        if file.name in self.previous and _unchanged(old, body, file.when):
+            _reuse(old, target)
+            return False
+        write_file(target, body)
+        if file.when is not None:
+            stamp = file.when.timestamp()
+            os.utime(target, (stamp, stamp))
+        return True
+
+    def put_all(self, files: Sequence[_File]) -> list[bool]:
+        """One chunk; cut short (its results are never used) once any thread has failed."""
+        done = []
+        try:
+            for file in files:
+                if self.failed.is_set():
+                    break  # the build failed: its exception is on its way to the caller
+                done.append(self.put(file))
+        except BaseException:
+            self.failed.set()
+            raise
+        return done
+
+
+def _write_tree(writer: _Writer, files: Sequence[_File], last: Callable[[], _File],
+                threads: int) -> dict[str, bool]:
+    """Write ``files`` with ``threads`` threads, computing ``last`` (the manifest) meanwhile in
+    this thread, then write it; name -> written."""
+    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
+    pool = ThreadPoolExecutor(max(threads, 1), thread_name_prefix="icalpub-export")
+    try:
+        results = pool.map(writer.put_all, chunks)  # every chunk is submitted now
+        final = last()
+        done = {f.name: w for chunk, written in zip(chunks, results)
+                for f, w in zip(chunk, written)}
+    except BaseException:
+        writer.failed.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    done[final.name] = writer.put(final)
+    return done
+
+
+def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[str],
+           threads: int = WRITE_THREADS) -> Report:
     """Write ``site`` to ``out`` (the web root) atomically; see the module docstring.
 
     Raises :class:`~icalpub.errors.ExportError` for an unusable output folder; any failure
@@ -202,26 +365,17 @@ def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[
         tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
         tmp.mkdir()
         try:
-            written, unchanged = [], []
-            bodies = {file_for(p, r.content_type): (r.body, modified[p])
-                      for p, r in site.resources.items()}
-            bodies.update({file_for(p, r.content_type) + ".gz": (r.gzipped, modified[p])
-                           for p, r in site.resources.items() if r.compressible})
-            bodies[MANIFEST] = (manifest(site, modified), max(modified.values(), default=None))
-            for name, (body, when) in sorted(bodies.items()):
-                old, target = out / name, tmp / name
-                if name in previous and _unchanged(old, body, when):
-                    _reuse(old, target)
-                    unchanged.append(name)
-                    continue
-                write_file(target, body)
-                if when is not None:
-                    stamp = when.timestamp()
-                    os.utime(target, (stamp, stamp))
-                written.append(name)
+            names = file_names(site)
+            files = _files(site, modified, names)
+            _make_folders(tmp, [f.name for f in files])
+            newest = max(modified.values(), default=None)
+            done = _write_tree(_Writer(out, tmp, previous), files,
+                               lambda: _File(MANIFEST, manifest(site, modified, names), newest),
+                               threads)
             _swap_in(tmp, out)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return Report(out, tuple(written), tuple(unchanged), tuple(sorted(previous - set(bodies))),
-                  type_warnings(site))
+    order = sorted(done)
+    return Report(out, tuple(n for n in order if done[n]), tuple(n for n in order if not done[n]),
+                  tuple(sorted(previous - set(done))), type_warnings(site, names))

@@ -193,5 +193,26 @@ def json_ld(view: EventView, data: EventsData) -> dict:
 def json_ld_script(view: EventView, data: EventsData) -> str:
     """JSON for a ``<script type="application/ld+json">`` block: ``<``, ``>`` and ``&`` are
     escaped so no text of the event can close the script element."""
-    text = json.dumps(json_ld(view, data), ensure_ascii=False, indent=1, sort_keys=False)
+    text = indented_json(json_ld(view, data))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+_encode_string = json.encoder.encode_basestring  # the C function when available
+
+
+def indented_json(value: object, level: int = 1) -> str:
+    """Exactly ``json.dumps(value, ensure_ascii=False, indent=1)`` for dicts, lists and
+    strings (what :func:`json_ld` builds), without the pure-Python encoder that ``indent``
+    selects: every event page carries one. Anything else is left to :func:`json.dumps`."""
+    if isinstance(value, str):
+        return _encode_string(value)
+    if isinstance(value, dict) and value and all(isinstance(k, str) for k in value):
+        pad = "\n" + " " * level
+        items = [f"{_encode_string(k)}: {indented_json(v, level + 1)}" for k, v in value.items()]
+        return "{" + pad + ("," + pad).join(items) + "\n" + " " * (level - 1) + "}"
+    if isinstance(value, list) and value:
+        pad = "\n" + " " * level
+        items = [indented_json(v, level + 1) for v in value]
+        return "[" + pad + ("," + pad).join(items) + "\n" + " " * (level - 1) + "]"
+    text = json.dumps(value, ensure_ascii=False, indent=1)
+    return text.replace("\n", "\n" + " " * (level - 1))
