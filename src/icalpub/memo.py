@@ -53,8 +53,8 @@ class Memo:
         if by_id is None:
             by_id = self._by_event[kind] = {}
         value = by_id.get(event.id, _MISSING)
-        if value is _MISSING:
-            value = by_id[event.id] = self.get((kind, self.inputs(event, data), extra), make)
+        if value is _MISSING:  # a Key: hashed once for this site's look-up and the previous's
+            value = by_id[event.id] = self.get(Key((kind, self.inputs(event, data), extra)), make)
         return value
 
     def inputs(self, event: Event, data: EventsData) -> Key:
