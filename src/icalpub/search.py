@@ -146,6 +146,10 @@ class QueryFeed(Feed):
     def path(self) -> str:
         return f"{urls.ALL_FEED}?{self.query_string}" if self.query_string else urls.ALL_FEED
 
+    @property
+    def filtered(self) -> bool:
+        return True
+
 
 def query_feed(data: EventsData, query: Query) -> QueryFeed:
     cal = data.calendar

@@ -26,6 +26,11 @@ class Feed:
     def path(self) -> str:
         return urls.feed_path(self.kind, self.slug)
 
+    @property
+    def filtered(self) -> bool:
+        """A feed computed for a query (``search.QueryFeed``), not one the site publishes."""
+        return False
+
 
 def start_instant(event: Event) -> datetime:
     """The moment an event starts, for sorting timed and all-day events together."""

@@ -72,3 +72,20 @@ def test_parts_do_not_leak_between_organiser_renames(tmp_path, fixture_path):
     body = second.feed(all_feeds(data)[0])
     assert second.rendered == 2  # the two events River organises
     assert b"River Network Europe" in body
+
+
+def test_a_filtered_feed_is_never_taken_for_the_site_feed_at_its_path(fixture_path):
+    """The site's feeds are kept by path; a feed computed for a query is not, even when its
+    path is the unfiltered one (no query string), so it always holds just its own events."""
+    from icalpub.search import QueryFeed
+
+    data = load_events(fixture_path("minimal.yaml"))
+    renderer = Renderer(data)
+    everything = all_feeds(data)[0]
+    renderer.feed(everything)
+    first = everything.events[:1]
+    filtered = QueryFeed("all", "all", everything.name, everything.description, first)
+    assert filtered.path == everything.path
+    body = renderer.feed(filtered)
+    assert body.count(b"BEGIN:VEVENT") == 1 < everything.events.__len__()
+    assert renderer.feed_jcal(filtered).count(b'["vevent"') == 1

@@ -89,9 +89,9 @@ class Renderer:
     # -- calendars --------------------------------------------------------------------------
 
     def _header(self, feed: Feed, form: str, make):  # noqa: ANN001, ANN202
-        """A feed's header in one form, kept per site feed. A filtered feed's (``?`` in its
-        path) is not kept: queries are unbounded, and their bytes have a bounded cache."""
-        if "?" in feed.path:
+        """A feed's header in one form, kept per site feed. A filtered feed's is not kept:
+        queries are unbounded, and their bytes have a bounded cache of their own."""
+        if feed.filtered:
             return make(feed_header(feed, self.data))
         return self.memo.get((f"header {form}", feed.path, feed.name, feed.description,
                               self.data.calendar), lambda: make(feed_header(feed, self.data)))
@@ -99,7 +99,7 @@ class Renderer:
     def _feed_components(self, feed: Feed) -> list[Part]:
         """A site feed's parts, found once for its iCalendar and its jCal form (per site:
         not handed on, as the parts' keys, not the feed's, say when they are still valid)."""
-        if "?" in feed.path:
+        if feed.filtered:
             return self._components(feed.events)
         parts = self._feed_parts.get(feed.path)
         if parts is None:
@@ -117,7 +117,7 @@ class Renderer:
         part are the same objects (so ``site`` keeps its Resource: no joining, no hashing of
         a feed the edit did not touch)."""
         head, parts = self._header(feed, form, head_of), self._feed_components(feed)
-        if "?" in feed.path:
+        if feed.filtered:
             return assemble(head, parts)
         kept = self.memo.revalidate(
             (f"feed {form}", feed.path),
