@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .memo import Memo
 from .model import EventsData
 from .site import Site, build_site
 from .state import StateStore
@@ -60,11 +61,13 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
     """
     now = now.astimezone(timezone.utc).replace(microsecond=0)
     store = StateStore(Path(state_path))
+    # One memo for this version, taking over the previous site's (snapshots, parts, pages).
+    memo = Memo(previous.renderer.memo if previous is not None else None)
     with store.transaction(write=write) as txn:
-        outcome = reconcile(txn.state, data, now)
+        outcome = reconcile(txn.state, data, now, memo)
         if write:
             txn.save(outcome.state)
-    site = build_site(outcome.data, outcome.tracked, previous)
+    site = build_site(outcome.data, outcome.tracked, previous, memo)
     etags = {path: resource.etag for path, resource in site.resources.items()}
     if not write:
         modified = stamp_resources(outcome.state, etags, now)

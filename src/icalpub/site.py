@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import urls
+from .memo import Memo
 from .model import EventsData, Tracked
 from .pages import page_resources
 from .render import CONTENT_TYPE, JCAL_TYPE, Renderer
@@ -74,12 +75,14 @@ class Site:
 
 
 def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
-               previous: Site | None = None) -> Site:
+               previous: Site | None = None, memo: Memo | None = None) -> Site:
     """Render everything. Pure: the same data (and tracked values, which ``publish`` reads
     from the state file) always give the same bytes. Components of ``previous`` whose inputs
-    did not change are reused, so a reload after one edit renders one event again."""
+    did not change are reused, so a reload after one edit renders one event again. ``memo``:
+    this version's (``publish`` gives the one ``tracking`` used), else one taking over the
+    previous site's."""
     tracked = tracked or {}
-    renderer = Renderer(data, tracked, previous.renderer if previous is not None else None)
+    renderer = Renderer(data, tracked, previous.renderer if previous is not None else None, memo)
     before = previous.resources if previous is not None else {}
 
     def resource(path: str, body: bytes, content_type: str,

@@ -18,7 +18,6 @@ SEQUENCE is higher, or equal with a newer DTSTAMP):
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -27,7 +26,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .memo import Key, event_inputs
+from .memo import Memo
 from .model import Event, EventsData, Tracked
 from .state import EventRecord, ResourceRecord, State
 
@@ -91,13 +90,8 @@ def snapshot(event: Event, data: EventsData) -> dict[str, Any]:
     }
 
 
-@functools.lru_cache(maxsize=1 << 17)  # more than a file's events (load.MAX_EVENTS)
-def _fields_and_hash(inputs: Key) -> tuple[dict[str, Any], str]:
-    """An event's snapshot and its hash, kept for a server's next reload (where most events
-    are unchanged, and hashing each one costs a JSON encoding). ``inputs``: what the snapshot
-    reads of an event (:func:`~icalpub.memo.event_inputs`). Callers must not change the dict."""
-    event, _calendar, organisers, topics = inputs
-    data = EventsData("", _calendar, {o.slug: o for o in organisers}, {t.slug: t for t in topics})
+def _snapshot_and_hash(event: Event, data: EventsData) -> tuple[dict[str, Any], str]:
+    """Callers must not change the dict: it is kept in a memo and in state records."""
     fields = snapshot(event, data)
     return fields, content_hash(fields)
 
@@ -146,8 +140,13 @@ def _bumped(rec: EventRecord, now: datetime, **changes: Any) -> EventRecord:
                                gone=False, removed=False, **changes)
 
 
-def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
-    """Compare the loaded events with what was published and decide what to publish now."""
+def reconcile(previous: State, data: EventsData, now: datetime,
+              memo: Memo | None = None) -> Outcome:
+    """Compare the loaded events with what was published and decide what to publish now.
+
+    ``memo`` (a server's, see ``publish``) keeps each event's snapshot and hash for the next
+    reload, where most events are unchanged and hashing one costs a JSON encoding."""
+    memo = memo if memo is not None else Memo()
     now = now.replace(microsecond=0)
     keep = data.calendar.keep_cancelled
     events: dict[str, EventRecord] = {}
@@ -171,7 +170,8 @@ def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
         events[event.id] = rec
 
     for event in data.events:
-        fields, digest = _fields_and_hash(event_inputs(event, data))
+        fields, digest = memo.per_event("snapshot", event, data, lambda: _snapshot_and_hash(
+            event, data))
         cancelled = event.status == "cancelled"
         rec = previous.events.get(event.id)
         if rec is None:

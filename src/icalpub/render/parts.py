@@ -58,10 +58,11 @@ class Renderer:
     """
 
     def __init__(self, data: EventsData, tracked: Mapping[str, Tracked] | None = None,
-                 previous: Renderer | None = None):
+                 previous: Renderer | None = None, memo: Memo | None = None):
         self.data = data
         self.tracked = dict(tracked or {})
-        self.memo = Memo(previous.memo if previous is not None else None)
+        self.memo = memo if memo is not None else Memo(
+            previous.memo if previous is not None else None)
         self._feed_parts: dict[str, list[Part]] = {}
 
     @property
