@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import functools
 import json
 import os
 import tempfile
@@ -130,19 +129,32 @@ def _event_line(event_id: str, rec: EventRecord, lines: dict[str, tuple[Any, str
     return line
 
 
-@functools.lru_cache(maxsize=1 << 18)
-def _resource_line(path: str, rec: ResourceRecord) -> str:
-    return (f'  {_compact(path)}: {{"etag":{_compact(rec.etag)},'
-            f'"last_modified":"{format_instant(rec.last_modified)}"}}')
+#: path -> (its record, its line): the last encode's resource lines.
+_encoded_resources: dict[str, tuple[ResourceRecord, str]] = {}
+
+
+def _resource_line(path: str, rec: ResourceRecord,
+                   lines: dict[str, tuple[ResourceRecord, str]]) -> str:
+    known = _encoded_resources.get(path)
+    if known is not None and known[0] == rec:
+        line = known[1]
+    else:
+        line = (f'  {_compact(path)}: {{"etag":{_compact(rec.etag)},'
+                f'"last_modified":"{format_instant(rec.last_modified)}"}}')
+    lines[path] = (rec, line)
+    return line
 
 
 def encode(state: State) -> bytes:
     """Stable bytes: sorted keys, one record per line, defaults left out (small git diffs)."""
-    global _encoded
+    global _encoded, _encoded_resources
     lines: dict[str, tuple[Any, str]] = {}
     events = [_event_line(event_id, rec, lines) for event_id, rec in sorted(state.events.items())]
     _encoded = lines
-    resources = [_resource_line(path, rec) for path, rec in sorted(state.resources.items())]
+    resource_lines: dict[str, tuple[ResourceRecord, str]] = {}
+    resources = [_resource_line(path, rec, resource_lines)
+                 for path, rec in sorted(state.resources.items())]
+    _encoded_resources = resource_lines
     text = "\n".join([
         "{", f' "about": {_compact(ABOUT)},', f' "format": {FORMAT},',
         ' "events": {', ",\n".join(events), " },",
