@@ -15,6 +15,7 @@ import click
 
 from .errors import EventsFileError, ExportError, StateFileError
 from .load import load_events
+from .prerender import default_workers
 from .publish import publish, system_clock
 from .state import state_path_for
 
@@ -78,13 +79,17 @@ def check(path: str, state_path: str | None) -> None:
               help="Output folder = web root: feeds/all.ics, feeds/topics/<slug>.ics, "
                    "feeds/organisers/<slug>.ics, events/<id>.ics, feeds.json, manifest.json.")
 @STATE_OPTION
-def build(events_path: str, out: str, state_path: str | None) -> None:
+@click.option("--jobs", "-j", default=None, type=click.IntRange(min=1),
+              help="Processes that render events (default: the cores this process may use; "
+                   "1 renders in this process). The output is the same bytes either way.")
+def build(events_path: str, out: str, state_path: str | None, jobs: int | None) -> None:
     """Write every feed, invite and index as static files, atomically, updating the state."""
     from .export import export
 
     try:
         data = load_events(events_path)
-        result = publish(data, state_path or state_path_for(events_path), now=system_clock())
+        result = publish(data, state_path or state_path_for(events_path), now=system_clock(),
+                         workers=jobs or default_workers())
         report = export(result.site, result.modified, out)
     except (EventsFileError, StateFileError, ExportError) as exc:
         fail(exc)

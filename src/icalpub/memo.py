@@ -57,6 +57,13 @@ class Memo:
             value = by_id[event.id] = self.get(Key((kind, self.inputs(event, data), extra)), make)
         return value
 
+    def seed(self, kind: str, event: Event, data: EventsData, value: Any,
+             extra: Hashable = None) -> None:
+        """Store what :meth:`per_event` would compute (``prerender`` computes it in another
+        process)."""
+        self._values[Key((kind, self.inputs(event, data), extra))] = value
+        self.computed[kind] += 1
+
     def inputs(self, event: Event, data: EventsData) -> Key:
         """:func:`event_inputs`, built once per event and site."""
         by_id = self._by_event.setdefault("inputs", {})

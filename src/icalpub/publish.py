@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .memo import Memo
 from .model import EventsData
+from .prerender import prerender
 from .site import Site, build_site
 from .state import StateStore
 from .tracking import Change, reconcile, stamp_resources
@@ -52,8 +53,11 @@ class Published:
 
 
 def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: datetime,
-            write: bool = True, previous: Site | None = None) -> Published:
+            write: bool = True, previous: Site | None = None, workers: int = 1) -> Published:
     """Decide, render and (unless ``write`` is False, as for ``check``) save the state.
+
+    ``workers`` > 1 renders the events' own parts in that many processes first
+    (``prerender``; ``icalpub build`` does, a server does not).
 
     ``previous`` (the site a server published before) lends its rendered components, so
     only what changed is rendered again.
@@ -67,6 +71,7 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
         outcome = reconcile(txn.state, data, now, memo)
         if write:
             txn.save(outcome.state)
+    prerender(outcome.data, outcome.tracked, memo, workers)
     site = build_site(outcome.data, outcome.tracked, previous, memo)
     etags = {path: resource.etag for path, resource in site.resources.items()}
     if not write:
