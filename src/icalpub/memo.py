@@ -39,37 +39,49 @@ class Memo:
     def __init__(self, previous: Memo | None = None):
         self._previous: dict[Hashable, Any] = previous._values if previous is not None else {}
         self._values: dict[Hashable, Any] = {}
-        #: This site's values by kind and event id: an event's full key is built, hashed and
-        #: compared once per site, however many feeds and pages show it.
-        self._by_event: dict[str, dict[str, Any]] = {}
+        #: This site's values of each event, by event id: one bundle per event (kind ->
+        #: (extra, value)), found by the event's inputs once per site however many feeds
+        #: and pages show it.
+        self._bundles: dict[str, dict[str, tuple[Any, Any]]] = {}
+        self._inputs: dict[str, Key] = {}
         #: How many values of each kind this memo computed (not reused): tests and benchmarks.
         self.computed: Counter[str] = Counter()
+
+    def _bundle(self, event: Event, data: EventsData) -> dict[str, tuple[Any, Any]]:
+        bundle = self._bundles.get(event.id)
+        if bundle is None:
+            key = self.inputs(event, data)
+            bundle = self._values.get(key)
+            if bundle is None:
+                # a copy: the previous site still serves (and may add to) its own bundles
+                bundle = self._values[key] = dict(self._previous.get(key, ()))
+            self._bundles[event.id] = bundle
+        return bundle
 
     def per_event(self, kind: str, event: Event, data: EventsData, make: Callable[[], T],
                   extra: Hashable = None) -> T:
         """The value of ``kind`` for ``event``: a function of the event's inputs (see
-        :func:`event_inputs`) and of ``extra``, within one site's ``data``."""
-        by_id = self._by_event.get(kind)
-        if by_id is None:
-            by_id = self._by_event[kind] = {}
-        value = by_id.get(event.id, _MISSING)
-        if value is _MISSING:  # a Key: hashed once for this site's look-up and the previous's
-            value = by_id[event.id] = self.get(Key((kind, self.inputs(event, data), extra)), make)
-        return value
+        :func:`event_inputs`) and of ``extra`` (e.g. its tracked values), within one site's
+        ``data``."""
+        bundle = self._bundle(event, data)
+        entry = bundle.get(kind)
+        if entry is None or not (entry[0] is extra or entry[0] == extra):
+            entry = bundle[kind] = (extra, make())
+            self.computed[kind] += 1
+        return entry[1]
 
     def seed(self, kind: str, event: Event, data: EventsData, value: Any,
              extra: Hashable = None) -> None:
         """Store what :meth:`per_event` would compute (``prerender`` computes it in another
         process)."""
-        self._values[Key((kind, self.inputs(event, data), extra))] = value
+        self._bundle(event, data)[kind] = (extra, value)
         self.computed[kind] += 1
 
     def inputs(self, event: Event, data: EventsData) -> Key:
         """:func:`event_inputs`, built once per event and site."""
-        by_id = self._by_event.setdefault("inputs", {})
-        key = by_id.get(event.id)
+        key = self._inputs.get(event.id)
         if key is None:
-            key = by_id[event.id] = event_inputs(event, data)
+            key = self._inputs[event.id] = event_inputs(event, data)
         return key
 
     def get(self, key: tuple, make: Callable[[], T]) -> T:
