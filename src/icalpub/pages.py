@@ -118,9 +118,8 @@ class PageContext:
 
 
 def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Query,
-            show_calendars: bool, views: list[EventView] | None = None) -> bytes:
-    if views is None:
-        views = [ctx.view(e) for e in feed.events]
+            show_calendars: bool) -> bytes:
+    views = [ctx.view(e) for e in feed.events]
     return ctx.render("listing.html", heading=heading, intro=intro, months=_months(ctx, views),
                       total=len(views), feed=feed_view(feed, ctx.data), query=query,
                       show_calendars=show_calendars)
@@ -140,16 +139,14 @@ def page_resources(data: EventsData, feeds: tuple[Feed, ...],
               tuple((fv.feed.path, fv.feed.name, fv.title, fv.count) for fv in ctx.feeds))
 
     def kept_listing(feed: Feed, **args: object) -> bytes:
-        """A listing is kept while its arguments, the shared parts and its events' views (the
-        same objects while the events' inputs are the same) are: after an edit only the
-        listings that show the edited event are rendered again."""
-        views = [ctx.view(e) for e in feed.events]
-        settings = (feed.name, shared, tuple(sorted(args.items())))
-        kept = ctx.memo.revalidate(
-            ("listing", feed.path),
-            lambda old: old[0] == settings and len(old[1]) == len(views) and old[1] == views,
-            lambda: (settings, views, listing(ctx, feed, views=views, **args)))  # type: ignore[arg-type]
-        return kept[2]
+        """A listing is kept while its arguments, the shared parts (which hold every
+        organiser and topic and the calendar) and its events (the same objects while
+        unchanged) are: after an edit only the listings that show the edited event are
+        rendered again."""
+        inputs = (feed.name, shared, tuple(sorted(args.items())), feed.events)
+        kept = ctx.memo.revalidate(("listing", feed.path), lambda old: old[0] == inputs,
+                                   lambda: (inputs, listing(ctx, feed, **args)))  # type: ignore[arg-type]
+        return kept[1]
 
     out: list[tuple[str, bytes, str]] = []
     empty = Query()

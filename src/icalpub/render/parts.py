@@ -64,6 +64,10 @@ class Renderer:
         self.memo = memo if memo is not None else Memo(
             previous.memo if previous is not None else None)
         self._feed_parts: dict[str, list[Part]] = {}
+        #: What every event's parts show besides the event (equal objects compare at once:
+        #: ``load.reuse`` hands out the previous load's when they are equal).
+        self._context = (data.calendar, tuple(data.organisers.values()),
+                         tuple(data.topics.values()))
 
     @property
     def rendered(self) -> int:
@@ -98,13 +102,19 @@ class Renderer:
                               self.data.calendar), lambda: make(feed_header(feed, self.data)))
 
     def _feed_components(self, feed: Feed) -> list[Part]:
-        """A site feed's parts, found once for its iCalendar and its jCal form (per site:
-        not handed on, as the parts' keys, not the feed's, say when they are still valid)."""
+        """A site feed's parts, found once for its iCalendar and its jCal form. The previous
+        site's list is kept while everything the parts are made of is the same: the feed's
+        events (the same objects when unchanged), their tracked values, and the calendar,
+        organisers and topics they show — then no part is looked up event by event."""
         if feed.filtered:
             return self._components(feed.events)
         parts = self._feed_parts.get(feed.path)
         if parts is None:
-            parts = self._feed_parts[feed.path] = self._components(feed.events)
+            tracked = [self.tracked.get(e.id) for e in feed.events]
+            inputs = (self._context, feed.events, tracked)
+            parts = self._feed_parts[feed.path] = self.memo.revalidate(
+                ("components", feed.path), lambda old: old[0] == inputs,
+                lambda: (inputs, self._components(feed.events)))[1]
         return parts
 
     def feed(self, feed: Feed) -> bytes:
