@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.build_site import write_site  # noqa: E402
 from benchmarks.common import BIN, HERE, PYTHON, emit, generated  # noqa: E402
 
 #: Pipeline stages, each matched as a frame anywhere in a stack (inclusive time).
@@ -198,12 +199,10 @@ def main() -> None:
             record(cmd, raw, args.rate)
             report += [f"## {name}", "", *summarise(raw, within, args.top), ""]
     else:
-        from benchmarks.build_site import write_site
         report += cprofile_fallback("build", lambda: write_site(events, out_dir), args.top)
     small = generated(1000, work)
     export = work / "profile-export-1000"
     if not (export / "feeds" / "all.ics").exists():
-        from benchmarks.build_site import write_site
         write_site(small, export)
     report += ["## serve: one request in-process (1,000 events, direct WSGI calls)", "",
                *request_costs(small, export, args.requests, args.top), ""]

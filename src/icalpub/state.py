@@ -120,8 +120,7 @@ _encoded: dict[str, tuple[Any, str]] = {}
 def _event_line(event_id: str, rec: EventRecord, lines: dict[str, tuple[Any, str]]) -> str:
     known = _encoded.get(event_id)
     if known is not None and (known[0] is rec or (
-            isinstance(known[0], EventRecord) and _scalars(known[0]) == _scalars(rec)
-            and known[0].last == rec.last)):
+            _scalars(known[0]) == _scalars(rec) and known[0].last == rec.last)):
         line = known[1]
     else:
         line = f"  {_compact(event_id)}: {_compact(_event_item(rec))}"
