@@ -29,7 +29,7 @@ from benchmarks.common import BIN, HERE, PYTHON, emit, generated  # noqa: E402
 
 #: Pipeline stages, each matched as a frame anywhere in a stack (inclusive time).
 STAGES: list[tuple[str, str]] = [
-    ("YAML compose (libyaml, nodes)", r"(^|\.)read_nodes \(icalpub/load/yamlfile"),
+    ("YAML compose (libyaml, nodes)", r"(^|\.)compose \(icalpub/load/yamlfile"),
     ("load + validate (all of load_events, incl. compose)", r"(^|\.)load_events \(icalpub/load/"),
     ("select (feeds, sort)", r"(^|\.)all_feeds \(icalpub/select"),
     ("render: build VTIMEZONEs", r"(^|\.)build_vtimezone \(icalpub/render/vtimezone"),

@@ -34,7 +34,8 @@ class Key(tuple):
 
 
 class Memo:
-    """Memoised values by key; the first element of a key names its kind (for counting)."""
+    """Memoised values by key (the first element of a key names its kind, for counting), and
+    each event's values in one bundle under its inputs (:meth:`per_event`)."""
 
     def __init__(self, previous: Memo | None = None):
         self._previous: dict[Hashable, Any] = previous._values if previous is not None else {}
@@ -43,14 +44,13 @@ class Memo:
         #: (extra, value)), found by the event's inputs once per site however many feeds
         #: and pages show it.
         self._bundles: dict[str, dict[str, tuple[Any, Any]]] = {}
-        self._inputs: dict[str, Key] = {}
         #: How many values of each kind this memo computed (not reused): tests and benchmarks.
         self.computed: Counter[str] = Counter()
 
     def _bundle(self, event: Event, data: EventsData) -> dict[str, tuple[Any, Any]]:
         bundle = self._bundles.get(event.id)
         if bundle is None:
-            key = self.inputs(event, data)
+            key = event_inputs(event, data)
             bundle = self._values.get(key)
             if bundle is None:
                 # a copy: the previous site still serves (and may add to) its own bundles
@@ -76,13 +76,6 @@ class Memo:
         process)."""
         self._bundle(event, data)[kind] = (extra, value)
         self.computed[kind] += 1
-
-    def inputs(self, event: Event, data: EventsData) -> Key:
-        """:func:`event_inputs`, built once per event and site."""
-        key = self._inputs.get(event.id)
-        if key is None:
-            key = self._inputs[event.id] = event_inputs(event, data)
-        return key
 
     def get(self, key: tuple, make: Callable[[], T]) -> T:
         value = self._values.get(key, _MISSING)

@@ -29,6 +29,8 @@ from .yamlfile import Loader, Reader
 
 #: The ``events:`` key at the top level (its value on the following lines).
 EVENTS_KEY = re.compile(r"^events[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M)
+#: The first line of a block list item: its indent, then ``- `` (or a lone ``-``).
+FIRST_ITEM = re.compile(r"^( *)-(?: |$)", re.M)
 #: Several documents or directives: the cutter does not try.
 DOCUMENT_MARKERS = re.compile(r"^(?:---|\.\.\.|%)", re.M)
 
@@ -52,12 +54,12 @@ def cut(text: str) -> Cut | None:
     """
     if DOCUMENT_MARKERS.search(text):
         return None
-    keys = EVENTS_KEY.findall(text)
-    match = EVENTS_KEY.search(text)
-    if match is None or len(keys) != 1:
+    keys = list(EVENTS_KEY.finditer(text))
+    if len(keys) != 1:
         return None
+    match = keys[0]
     body_start = match.end() + 1  # past the newline of `events:`
-    first = re.compile(r"^( *)-(?: |$)", re.M).search(text, body_start)
+    first = FIRST_ITEM.search(text, body_start)
     if first is None:
         return None
     if any(line.strip() and not line.strip().startswith("#")

@@ -48,14 +48,6 @@ class Invalid(Exception):
         self.node = node
 
 
-def read_nodes(path: Path, display_name: str) -> yaml.Node | None:
-    """Return the root node of the file (None for an empty document).
-
-    Raises EventsFileError for a file that cannot be read, is not UTF-8, or is not YAML.
-    """
-    return compose(read_text(path, display_name), display_name)
-
-
 def read_text(path: Path, display_name: str) -> str:
     """The file's text. Raises EventsFileError for a file that cannot be read, is too large,
     or is not UTF-8."""

@@ -132,7 +132,7 @@ class Renderer:
             return assemble(head, parts)
         kept = self.memo.revalidate(
             (f"feed {form}", feed.path),
-            lambda old: old[0] is head and len(old[1]) == len(parts) and old[1] == parts,
+            lambda old: old[0] is head and old[1] == parts,
             lambda: (head, parts, assemble(head, parts)))
         return kept[2]
 
