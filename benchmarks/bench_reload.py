@@ -119,23 +119,28 @@ def wait_new(port: int, old_etag: str, deadline: float, start: float) -> Edit:
     return Edit(first, None)
 
 
-#: name: (label, --preload?, extra gunicorn arguments)
-VARIANTS: dict[str, tuple[str, bool, list[str]]] = {
-    "readme": ("gunicorn as in the README (no --preload, default --timeout 30)", False, []),
-    "preload": ("gunicorn --preload (default --timeout 30)", True, []),
-    "long": ("gunicorn --preload --timeout 600", True, ["--timeout", "600"]),
+#: name: (label, --preload?, extra gunicorn arguments, app)
+VARIANTS: dict[str, tuple[str, bool, list[str], str]] = {
+    "readme": ("gunicorn -c python:icalpub.gunicorn_config (as in the README: the master "
+               "rebuilds once, new workers fork)", False,
+               ["-c", "python:icalpub.gunicorn_config"], "icalpub.wsgi:app()"),
+    "workers": ("gunicorn, each worker rebuilds (no config, no --preload)", False, [],
+                "icalpub.web:create_app()"),
+    "preload": ("gunicorn --preload, each worker rebuilds", True, [], "icalpub.web:create_app()"),
+    "long": ("gunicorn --preload --timeout 600, each worker rebuilds", True,
+             ["--timeout", "600"], "icalpub.web:create_app()"),
 }
 
 
 def run(work: Path, n: int, edits: int, variant: str, deadline_s: float) -> ReloadResult:
-    label, preload, gunicorn_extra = VARIANTS[variant]
+    label, preload, gunicorn_extra, app = VARIANTS[variant]
     source = generated(n, work)
     events = work / f"reload-{n}-{variant}.yaml"
     events.write_bytes(source.read_bytes())
     port = free_port()
     env = {**os.environ, "ICALPUB_EVENTS": str(events)}
     env.pop("ICALPUB_BASE_URL", None)
-    server = Server(f"reload-{variant}", gunicorn_cmd("icalpub.web:create_app()", port,
+    server = Server(f"reload-{variant}", gunicorn_cmd(app, port,
                                                       extra=gunicorn_extra, preload=preload),
                     port, env, log=work / f"gunicorn-reload-{n}-{variant}.log")
     load = load_average()

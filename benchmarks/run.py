@@ -69,7 +69,7 @@ def main() -> None:
     parser.add_argument("--reload-n", type=int, default=None, help="events in the reload file (10000)")
     parser.add_argument("--edits", type=int, default=None, help="edits in the reload benchmark (3)")
     parser.add_argument("--reload-variants", nargs="+", choices=tuple(bench_reload.VARIANTS),
-                        help="servers for the reload benchmark (default: readme long; quick: long)")
+                        help="servers for the reload benchmark (default: readme workers; quick: readme)")
     parser.add_argument("--work", type=Path, help="keep generated files and logs here")
     parser.add_argument("--out", type=Path, help="also write the report to this file")
     args = parser.parse_args()
@@ -106,7 +106,7 @@ def main() -> None:
         out = bench_serve.run(work, wrk_args, flat, serve_n, rounds=args.rounds or (1 if quick else 3))
         report += ["## serve", "", *bench_serve.table(out), ""]
     if "reload" in args.only:
-        variants = args.reload_variants or (["long"] if quick else ["readme", "long"])
+        variants = args.reload_variants or (["readme"] if quick else ["readme", "workers"])
         results = []
         for variant in variants:
             print(f"reload {variant} N={reload_n:,} …", file=sys.stderr, flush=True)

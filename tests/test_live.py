@@ -54,3 +54,49 @@ def test_reloads_leave_nothing_behind_in_the_frozen_heap(events_file):
         counts.append(gc.get_freeze_count())
     # a leak of even a few objects per reload (a cache that grows) shows over ten reloads
     assert counts[-1] - counts[5] < 30, counts
+
+
+def _edit(path, title: str, age: float = 5) -> None:
+    """Retitle the fixture's first event, dated ``age`` seconds ago (settled at once)."""
+    path.write_text(path.read_text().replace("title: Winter webinar", f"title: {title}"))
+    past = time.time() - age
+    os.utime(path, (past, past))
+
+
+def test_check_reloads_in_the_calling_thread_and_says_whether_the_site_is_new(events_file):
+    path = events_file()
+    site = live.LiveSite(path, check_interval=0, settle=0.5)
+    first = site.snapshot
+    assert site.check() is False  # nothing changed
+    _edit(path, "Winter talk", age=0)  # just written: not settled yet
+    assert site.check() is False and site.snapshot is first
+    past = time.time() - 5
+    os.utime(path, (past, past))
+    assert site.check() is True
+    assert b"SUMMARY:Winter talk" in site.snapshot.get("feeds/all.ics").body
+    assert site.check() is False  # the same version is not loaded twice
+    path.write_text("events: [")  # broken: the last good site stays, and is not "new"
+    os.utime(path, (past + 1, past + 1))
+    before = site.snapshot
+    assert site.check() is False and site.snapshot is before
+
+
+def test_a_follower_never_reads_the_file_and_a_watcher_reports_each_new_site(events_file):
+    """The two halves of ``gunicorn_config``: workers follow, the master watches."""
+    path = events_file()
+    follower = live.LiveSite(path, check_interval=0, settle=0)
+    follower.follow()
+    watcher = live.LiveSite(path, check_interval=0.02, settle=0)
+    new_sites = []
+    watcher.watch(lambda: new_sites.append(watcher.snapshot))
+    old = follower.snapshot
+    _edit(path, "Winter talk")
+    deadline = time.monotonic() + 10
+    while not new_sites and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(new_sites) == 1, "the watcher did not report the new site"
+    assert b"SUMMARY:Winter talk" in new_sites[0].get("feeds/all.ics").body
+    for _ in range(3):
+        assert follower.snapshot is old  # never reloaded, however often asked
+    time.sleep(0.2)
+    assert len(new_sites) == 1  # one edit, one report

@@ -17,10 +17,11 @@ import contextlib
 import functools
 import gc
 import logging
+import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -143,15 +144,55 @@ class LiveSite:
         now = time.monotonic()
         if now - self._checked_at >= self.check_interval:
             self._checked_at = now
-            signature = _signature(self.path)
-            expired = self._snapshot.valid_until is not None and \
-                self.clock() >= self._snapshot.valid_until
-            changed = signature != self._signature and signature != self._failed_signature
-            if (expired or changed) and self._settled(signature):
-                started = self._start_reload(signature, expired)
+            due = self._due()
+            if due is not None:
+                started = self._start_reload(*due)
                 if started is not None:
                     started.join(self.reload_wait)
         return self._snapshot
+
+    def _due(self) -> tuple[tuple | None, bool] | None:
+        """(signature, expired) when the site must be rebuilt now: the file changed and has
+        settled, or a cancelled event's retention ended; else None."""
+        signature = _signature(self.path)
+        expired = self._snapshot.valid_until is not None and \
+            self.clock() >= self._snapshot.valid_until
+        changed = signature != self._signature and signature != self._failed_signature
+        if (expired or changed) and self._settled(signature):
+            return signature, expired
+        return None
+
+    def check(self) -> bool:
+        """Reload in this thread if due (see :meth:`watch`); True when a new site is in."""
+        due = self._due()
+        if due is None:
+            return False
+        before = self._snapshot
+        self._reload_safely(due[0])
+        return self._snapshot is not before
+
+    def watch(self, on_new: Callable[[], None]) -> threading.Thread:
+        """Check the file every ``check_interval`` seconds in a thread of its own, and call
+        ``on_new`` after each reload that brought a new site. For a pre-fork server's master
+        (``gunicorn_config``): it rebuilds once for all workers, whose :meth:`follow` stops
+        them from rebuilding the same edit themselves."""
+        def loop() -> None:
+            while True:
+                time.sleep(self.check_interval)
+                try:
+                    if self.check():
+                        on_new()
+                except Exception:  # noqa: BLE001 — the watcher must outlive any one failure
+                    log.exception("watching %s failed; trying again", self.path)
+
+        thread = threading.Thread(target=loop, name="icalpub-watch", daemon=True)
+        thread.start()
+        return thread
+
+    def follow(self) -> None:
+        """Never look at the file again: another process (a pre-fork server's master, see
+        :meth:`watch`) reloads, and replaces this process when it has a new site."""
+        self.check_interval = math.inf
 
     def _start_reload(self, signature: tuple | None, expired: bool) -> threading.Thread | None:
         """Start one reload thread unless one is running; return it if this call started it."""

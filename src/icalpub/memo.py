@@ -42,21 +42,48 @@ class Memo:
         self._values: dict[Hashable, Any] = {}
         #: This site's values of each event, by event id: one bundle per event (kind ->
         #: (extra, value)), found by the event's inputs once per site however many feeds
-        #: and pages show it.
-        self._bundles: dict[str, dict[str, tuple[Any, Any]]] = {}
+        #: and pages show it. Kept as (event, data, key, bundle).
+        self._bundles: dict[str, tuple[Event, EventsData, Key, dict[str, tuple[Any, Any]]]] = {}
+        #: The previous site's, by event id: an event that is the very same object, shown with
+        #: the same calendar, organisers and topics, takes its bundle without hashing its
+        #: inputs (10,000 events' worth of hashing per reload).
+        self._prior = previous._bundles if previous is not None else {}
+        self._same_context: dict[tuple[int, int], tuple[EventsData, EventsData, bool]] = {}
         #: How many values of each kind this memo computed (not reused): tests and benchmarks.
         self.computed: Counter[str] = Counter()
 
     def _bundle(self, event: Event, data: EventsData) -> dict[str, tuple[Any, Any]]:
-        bundle = self._bundles.get(event.id)
-        if bundle is None:
+        entry = self._bundles.get(event.id)
+        if entry is not None:
+            return entry[3]
+        prior = self._prior.get(event.id)
+        if prior is not None and prior[0] is event and self._context_same(prior[1], data):
+            key = prior[2]
+        else:
             key = event_inputs(event, data)
-            bundle = self._values.get(key)
-            if bundle is None:
-                # a copy: the previous site still serves (and may add to) its own bundles
-                bundle = self._values[key] = dict(self._previous.get(key, ()))
-            self._bundles[event.id] = bundle
+        bundle = self._values.get(key)
+        if bundle is None:
+            # a copy: the previous site still serves (and may add to) its own bundles
+            if prior is not None and prior[2] is key:
+                bundle = dict(prior[3])
+            else:
+                bundle = dict(self._previous.get(key, ()))
+            self._values[key] = bundle
+        self._bundles[event.id] = (event, data, key, bundle)
         return bundle
+
+    def _context_same(self, before: EventsData, now: EventsData) -> bool:
+        """Whether two sites' data show their events with equal calendar, organisers and topics
+        (``event_inputs`` then gives equal keys for the same event), decided once per pair."""
+        if before is now:
+            return True
+        known = self._same_context.get((id(before), id(now)))
+        if known is None:
+            same = before.calendar == now.calendar and before.organisers == now.organisers \
+                and before.topics == now.topics
+            # the data objects are held too, so their ids are not reused while cached
+            known = self._same_context[(id(before), id(now))] = (before, now, same)
+        return known[2]
 
     def per_event(self, kind: str, event: Event, data: EventsData, make: Callable[[], T],
                   extra: Hashable = None) -> T:
@@ -102,7 +129,7 @@ class Memo:
 
     def release(self) -> None:
         """Forget the previous site's values (call when this site is complete)."""
-        self._previous = {}
+        self._previous, self._prior, self._same_context = {}, {}, {}
 
 
 def event_inputs(event: Event, data: EventsData) -> Key:

@@ -28,9 +28,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gunicorn_command(app: str, port: int, workers: int = 2, preload: bool = False) -> list[str]:
+def gunicorn_command(app: str, port: int, workers: int = 2, preload: bool = False,
+                     config: str | None = None) -> list[str]:
     command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-               "--graceful-timeout", "2", *(["--preload"] if preload else []), app]
+               "--graceful-timeout", "2", *(["--preload"] if preload else []),
+               *(["-c", config] if config else []), app]
     if int(gunicorn.__version__.split(".")[0]) >= 27:  # its control socket is shared per user
         command.insert(1, "--no-control-socket")
     return command
@@ -66,6 +68,19 @@ def running(command: list[str], port: int, env: dict[str, str], log: Path,
             yield process
         finally:
             stop(process)
+
+
+def children(pid: int) -> set[int]:
+    """The live process ids whose parent is ``pid`` (gunicorn's workers), from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
 
 
 def stop(process: subprocess.Popen) -> None:
