@@ -1,5 +1,6 @@
 """A slow rebuild happens beside the requests, never inside them (gunicorn's timeout)."""
 
+import math
 import os
 import threading
 import time
@@ -100,3 +101,34 @@ def test_a_follower_never_reads_the_file_and_a_watcher_reports_each_new_site(eve
         assert follower.snapshot is old  # never reloaded, however often asked
     time.sleep(0.2)
     assert len(new_sites) == 1  # one edit, one report
+
+
+def test_a_watcher_rebuilds_while_the_file_settles_and_never_saves_an_unsettled_version(
+        events_file, monkeypatch):
+    """Watching, a new version is read at once and published once it has settled; a version
+    rewritten during the settle (a half-written save) never reaches the state file."""
+    import json
+
+    path = events_file()
+    site = live.LiveSite(path, check_interval=math.inf, settle=0.3)  # no checks but ours
+    site._watching = True  # as watch() sets it, without its thread
+    state = site.state_path
+    sequence = lambda: json.loads(state.read_text())["events"]["winter-webinar"]["sequence"]  # noqa: E731
+    assert sequence() == 0
+
+    real_wait = site._settled_and_unchanged
+    def rewritten_during_the_settle(signature):  # noqa: E306
+        path.write_text(text.replace("title: Winter webinar", "title: Winter talk finished"))
+        real_wait(signature)
+    monkeypatch.setattr(site, "_settled_and_unchanged", rewritten_during_the_settle)
+    text = path.read_text()
+    path.write_text(text.replace("title: Winter webinar", "title: Winter talk"))  # half a save
+    started = time.monotonic()
+    assert site.check() is False  # read at once, dropped: the file changed while it settled
+    assert sequence() == 0  # nothing of it was saved
+    monkeypatch.undo()
+
+    assert site.check() is True  # the finished save: read at once, published after the settle
+    assert time.monotonic() - started >= 0.3
+    assert b"SUMMARY:Winter talk finished" in site._snapshot.get("feeds/all.ics").body
+    assert sequence() == 1  # one bump for the one version that was published

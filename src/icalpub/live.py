@@ -130,6 +130,7 @@ class LiveSite:
         self.clock = clock
         self._lock = threading.Lock()
         self._events_cache = EventsCache()  # a reload composes only the edited events
+        self._watching = False  # see :meth:`watch`
         self._checked_at = 0.0
         self._signature = _signature(self.path)
         # None is a real signature (the file is missing), so "nothing failed" is _NEVER.
@@ -151,20 +152,25 @@ class LiveSite:
                     started.join(self.reload_wait)
         return self._snapshot
 
-    def _due(self) -> tuple[tuple | None, bool] | None:
-        """(signature, expired) when the site must be rebuilt now: the file changed and has
-        settled, or a cancelled event's retention ended; else None."""
+    def _due(self, settled: bool = True) -> tuple[tuple | None, bool] | None:
+        """(signature, expired) when the site must be rebuilt now: the file changed (and
+        has settled, unless ``settled`` is False), or a cancelled event's retention ended;
+        else None."""
         signature = _signature(self.path)
         expired = self._snapshot.valid_until is not None and \
             self.clock() >= self._snapshot.valid_until
         changed = signature != self._signature and signature != self._failed_signature
-        if (expired or changed) and self._settled(signature):
+        if (expired or changed) and (not settled or self._settled(signature)):
             return signature, expired
         return None
 
     def check(self) -> bool:
-        """Reload in this thread if due (see :meth:`watch`); True when a new site is in."""
-        due = self._due()
+        """Reload in this thread if due (see :meth:`watch`); True when a new site is in.
+
+        A watching process starts on a new version at once and lets it settle while it
+        rebuilds: ``publish`` waits for the settle before it saves anything, and a version
+        that changed meanwhile is dropped (then the next check reads the newer one)."""
+        due = self._due(settled=not self._watching)
         if due is None:
             return False
         before = self._snapshot
@@ -185,6 +191,7 @@ class LiveSite:
                 except Exception:  # noqa: BLE001 — the watcher must outlive any one failure
                     log.exception("watching %s failed; trying again", self.path)
 
+        self._watching = True  # the only publisher, usually: see ``publish(optimistic=)``
         thread = threading.Thread(target=loop, name="icalpub-watch", daemon=True)
         thread.start()
         return thread
@@ -223,11 +230,14 @@ class LiveSite:
         return age >= self.settle or age < 0
 
     def _reload(self, signature: tuple | None) -> None:
+        started = time.perf_counter()
         try:
             with _collector_paused():
                 snapshot = self._load(previous=self._snapshot, signature=signature)
         except EventsFileError as exc:
-            if _signature(self.path) != signature:
+            try:
+                self._settled_and_unchanged(signature)
+            except _ReadDuringWrite:
                 return  # rewritten while being read: judge the next version instead
             self._failed_signature = signature
             log.error("%s was not loaded; still serving the last good version (%s).\n%s",
@@ -243,14 +253,30 @@ class LiveSite:
         self._signature = signature
         self._failed_signature = _NEVER
         _out_of_collector_sight()
-        log.info("reloaded %s: %d events", self.path, len(self._snapshot.site.data.events))
+        log.info("reloaded %s: %d events in %.2f s", self.path,
+                 len(self._snapshot.site.data.events), time.perf_counter() - started)
+
+    def _settled_and_unchanged(self, signature: tuple | None) -> None:
+        """Wait until the version read has stayed unmodified for ``settle`` seconds, then
+        raise :class:`_ReadDuringWrite` if the file is no longer that version. Only such a
+        version is published or reported as broken (a half-written file may be either)."""
+        if signature is not None:
+            while not self._settled(signature):
+                time.sleep(max(0.01, self.settle - (time.time() - signature[2] / 1e9)))
+        if _signature(self.path) != signature:
+            raise _ReadDuringWrite
 
     def _load(self, previous: Snapshot | None, signature: object = _NEVER) -> Snapshot:
         data = load_events(self.path, base_url=self.base_url, cache=self._events_cache)
         if signature is not _NEVER and _signature(self.path) != signature:
             raise _ReadDuringWrite  # before publish(), so its state never records such bytes
+        # ``publish`` calls this before it saves anything: the state never records a version
+        # that did not settle (a watching master reads a new version at once, see ``check``)
+        commit = (None if signature is _NEVER
+                  else functools.partial(self._settled_and_unchanged, signature))
         result = publish(data, self.state_path, now=self.clock(),
-                         previous=previous.site if previous is not None else None)
+                         previous=previous.site if previous is not None else None,
+                         optimistic=self._watching, before_commit=commit)
         for change in result.changes:
             log.info("%s", change)
         return Snapshot(result.site, result.modified, result.valid_until)

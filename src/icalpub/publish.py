@@ -8,6 +8,12 @@ Two short turns under the state file's lock, with the slow part (rendering) betw
 2. render (``site``) without the lock, so other workers are not held up for seconds;
 3. re-read the state, record each resource's ETag and Last-Modified (kept while the ETag is
    the same, so a second process rendering the same bytes keeps the first one's time), save.
+
+A process that is usually alone in publishing the file (``icalpub build``, the gunicorn master
+of ``gunicorn_config``) may go *optimistic*: decide and render from the state as read, then
+take the lock once and save, provided the file is still the one it read (an optimistic
+concurrency check on its inode, size and mtime); if another process saved in between, it
+falls back to the turns above.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from .model import EventsData
 from .prerender import prerender
 from .site import Site, build_site
 from .state import StateStore
-from .tracking import Change, reconcile, stamp_resources
+from .tracking import Change, Outcome, reconcile, stamp_resources
 
 #: Returns the current time (aware, UTC). Injected in tests; see :func:`system_clock`.
 Clock = Callable[[], datetime]
@@ -53,7 +59,9 @@ class Published:
 
 
 def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: datetime,
-            write: bool = True, previous: Site | None = None, workers: int = 1) -> Published:
+            write: bool = True, previous: Site | None = None, workers: int = 1,
+            optimistic: bool = False,
+            before_commit: Callable[[], None] | None = None) -> Published:
     """Decide, render and (unless ``write`` is False, as for ``check``) save the state.
 
     ``workers`` > 1 renders the events' own parts in that many processes first
@@ -61,19 +69,39 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
 
     ``previous`` (the site a server published before) lends its rendered components, so
     only what changed is rendered again.
+
+    ``optimistic``: for a process that is usually the only one publishing this file (``icalpub
+    build``, a gunicorn master that rebuilds for its workers): decide and render from the state
+    as read, without the lock, and save once at the end, under the lock, if nobody wrote the
+    file meanwhile (else decide again the careful way, rendering only what differs). One save
+    instead of two, and nothing written until ``before_commit`` has returned: a server calls
+    this while it waits for the file to settle, and ``before_commit`` raises if it did not.
     Raises :class:`~icalpub.errors.StateFileError` for a corrupt or unwritable state file.
     """
     now = now.astimezone(timezone.utc).replace(microsecond=0)
     store = StateStore(Path(state_path))
-    # One memo for this version, taking over the previous site's (snapshots, parts, pages).
-    memo = Memo(previous.renderer.memo if previous is not None else None)
+    if write and optimistic:
+        state, seen = store.read_versioned()
+        memo = _memo_after(previous)
+        outcome = reconcile(state, data, now, memo)
+        site = _render(outcome, previous, memo, workers)
+        if before_commit is not None:
+            before_commit()
+        with store.transaction() as txn:
+            if txn.signature == seen:  # as if decided under this lock: save it
+                modified = stamp_resources(outcome.state, _etags(site), now)
+                txn.save(outcome.state)
+                return Published(site, modified, outcome.changes, outcome.valid_until)
+        previous = site  # another process saved meanwhile: its decisions count, ours are parts
+    elif before_commit is not None:
+        before_commit()
+    memo = _memo_after(previous)
     with store.transaction(write=write) as txn:
         outcome = reconcile(txn.state, data, now, memo)
         if write:
             txn.save(outcome.state)
-    prerender(outcome.data, outcome.tracked, memo, workers)
-    site = build_site(outcome.data, outcome.tracked, previous, memo)
-    etags = {path: resource.etag for path, resource in site.resources.items()}
+    site = _render(outcome, previous, memo, workers)  # without the lock: others go on
+    etags = _etags(site)
     if not write:
         modified = stamp_resources(outcome.state, etags, now)
     else:
@@ -82,3 +110,17 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
             modified = stamp_resources(state, etags, now)
             txn.save(state)
     return Published(site, modified, outcome.changes, outcome.valid_until)
+
+
+def _memo_after(previous: Site | None) -> Memo:
+    """One memo for this version, taking over the previous site's (snapshots, parts, pages)."""
+    return Memo(previous.renderer.memo if previous is not None else None)
+
+
+def _render(outcome: Outcome, previous: Site | None, memo: Memo, workers: int) -> Site:
+    prerender(outcome.data, outcome.tracked, memo, workers)
+    return build_site(outcome.data, outcome.tracked, previous, memo)
+
+
+def _etags(site: Site) -> dict[str, str]:
+    return {path: resource.etag for path, resource in site.resources.items()}

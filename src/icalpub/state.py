@@ -332,7 +332,7 @@ class StateStore:
         then an error naming the folder.
         """
         if not write:
-            yield Transaction(self, self.read(), writable=False)
+            yield Transaction(self, *self.read_versioned(), writable=False)
             return
         try:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -344,13 +344,22 @@ class StateStore:
         try:
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
-            yield Transaction(self, self.read(), writable=fd is not None)
+            yield Transaction(self, *self.read_versioned(), writable=fd is not None)
         finally:
             if fd is not None:
-                os.close(fd)  # closing releases the flock
+                # Unlocked explicitly, not only by closing: a process forked meanwhile (a
+                # gunicorn worker spawned while the master saves) holds a copy of the
+                # descriptor, which would keep the lock held for as long as it lives.
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
 
     def read(self) -> State:
-        """The state on disk; an empty one if the file does not exist yet (first run).
+        """The state on disk; an empty one if the file does not exist yet (first run)."""
+        return self.read_versioned()[0]
+
+    def read_versioned(self) -> tuple[State, tuple | None]:
+        """The state on disk and the signature (inode, size, mtime) of the file it was read
+        from: None for no file. An unchanged signature later means nobody wrote meanwhile.
 
         A file this process read or wrote last, and that has not been replaced since (same
         inode, size and mtime), is not decoded again: a server's reload reads the state twice
@@ -361,15 +370,16 @@ class StateStore:
                 signature = _signature(os.fstat(handle.fileno()))
                 known = _known.get(self.path)
                 if known is not None and known[0] == signature:
-                    return State(events=dict(known[1].events), resources=dict(known[1].resources))
+                    return State(events=dict(known[1].events),
+                                 resources=dict(known[1].resources)), signature
                 raw = handle.read()
         except FileNotFoundError:
-            return State()
+            return State(), None
         except OSError as exc:
             raise StateFileError(f"{self.path}: cannot be read: {exc.strerror}") from None
         state = decode(raw, str(self.path))
         self._remember(signature, state)
-        return state
+        return state, signature
 
     def _remember(self, signature: tuple, state: State) -> None:
         _known[self.path] = (signature, State(events=dict(state.events),
@@ -398,6 +408,7 @@ class StateStore:
 class Transaction:
     store: StateStore
     state: State
+    signature: tuple | None  # of the file ``state`` was read from (None: no file yet)
     writable: bool
 
     def save(self, state: State) -> bool:
