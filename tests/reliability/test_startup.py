@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from reliability.servers import answers, free_port, gunicorn_command, running
 
 CATALOGUE = Path(__file__).parent.parent / "bad_inputs"
@@ -38,12 +40,18 @@ def test_icalpub_serve_exits_with_the_problems():
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_gunicorn_preload_wsgi_exits_with_exactly_the_problems():
-    """The documented production command: the app is built in the master before it listens,
-    so a bad file stops gunicorn before any worker exists."""
+@pytest.mark.parametrize("command", [
+    pytest.param(lambda port: gunicorn_command("", port, config="python:icalpub.gunicorn_config")[:-1],
+                 id="gunicorn_config"),
+    pytest.param(lambda port: gunicorn_command("icalpub.wsgi:app()", port, preload=True),
+                 id="preload-wsgi"),
+])
+def test_gunicorn_preload_wsgi_exits_with_exactly_the_problems(command):
+    """The documented production command (its config preloads ``icalpub.wsgi:app()``): the
+    app is built in the master before it listens, so a bad file stops gunicorn before any
+    worker exists."""
     port = free_port()
-    result = run_to_exit(gunicorn_command("icalpub.wsgi:app()", port, preload=True),
-                         {"ICALPUB_EVENTS": str(BAD)}, port)
+    result = run_to_exit(command(port), {"ICALPUB_EVENTS": str(BAD)}, port)
     assert result.returncode == 3
     assert result.stdout == ""
     assert result.stderr.splitlines() == [*expected_lines(BAD),
