@@ -127,6 +127,11 @@ class Memo:
             self._values[key] = value
         return value
 
+    def handed_over(self, key: tuple) -> Any:
+        """The previous site's value of ``key`` (None if it had none): for a value this site
+        builds anew from the previous one's, rather than takes over."""
+        return self._previous.get(key)
+
     def release(self) -> None:
         """Forget the previous site's values (call when this site is complete)."""
         self._previous, self._prior, self._same_context = {}, {}, {}

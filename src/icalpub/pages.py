@@ -66,15 +66,18 @@ def feed_view(feed: Feed, data: EventsData) -> FeedView:
                     urls.absolute(base, jcal), urls.site_relative(base, page), len(feed.events))
 
 
-def _months(ctx: PageContext, views: list[EventView]) -> list[tuple[str, list[Markup]]]:
-    """The listing's month groups with their events' cards, looked up here rather than by a
-    call from the template for each event (a listing of everything holds every card)."""
+def _months(ctx: PageContext, views: list[EventView]) -> list[tuple[str, Markup]]:
+    """The listing's month groups, each with its events' cards joined into one piece of
+    markup: the cards are looked up here rather than by a call from the template for each
+    event, and joined in one step rather than written out one by one by the template (a
+    listing of everything holds every card)."""
     groups: list[tuple[str, list[Markup]]] = []
+    summary = ctx.summary
     for view in views:
         if not groups or groups[-1][0] != view.month:
             groups.append((view.month, []))
-        groups[-1][1].append(ctx.summary(view))
-    return groups
+        groups[-1][1].append(summary(view))
+    return [(month, Markup("".join(cards))) for month, cards in groups]
 
 
 class PageContext:

@@ -135,7 +135,7 @@ _encoded_resources: dict[str, tuple[ResourceRecord, str]] = {}
 def _resource_line(path: str, rec: ResourceRecord,
                    lines: dict[str, tuple[ResourceRecord, str]]) -> str:
     known = _encoded_resources.get(path)
-    if known is not None and known[0] == rec:
+    if known is not None and (known[0] is rec or known[0] == rec):
         line = known[1]
     else:
         line = (f'  {_compact(path)}: {{"etag":{_compact(rec.etag)},'
@@ -148,11 +148,13 @@ def encode(state: State) -> bytes:
     """Stable bytes: sorted keys, one record per line, defaults left out (small git diffs)."""
     global _encoded, _encoded_resources
     lines: dict[str, tuple[Any, str]] = {}
-    events = [_event_line(event_id, rec, lines) for event_id, rec in sorted(state.events.items())]
+    # sorted by key alone: strings sort several times faster than (key, record) pairs
+    records = state.events
+    events = [_event_line(event_id, records[event_id], lines) for event_id in sorted(records)]
     _encoded = lines
     resource_lines: dict[str, tuple[ResourceRecord, str]] = {}
-    resources = [_resource_line(path, rec, resource_lines)
-                 for path, rec in sorted(state.resources.items())]
+    paths = state.resources
+    resources = [_resource_line(path, paths[path], resource_lines) for path in sorted(paths)]
     _encoded_resources = resource_lines
     text = "\n".join([
         "{", f' "about": {_compact(ABOUT)},', f' "format": {FORMAT},',
@@ -415,8 +417,12 @@ class Transaction:
         """Write ``state`` if its bytes differ from the file's; True if it wrote."""
         data = encode(state)
         try:
-            if self.store.path.read_bytes() == data:
-                return False
+            with open(self.store.path, "rb") as handle:
+                if handle.read() == data:
+                    # the same content, maybe in other (equal) records: remember these, so
+                    # the next read hands them out (and their identities hold)
+                    self.store._remember(_signature(os.fstat(handle.fileno())), state)
+                    return False
         except FileNotFoundError:
             pass
         except OSError as exc:

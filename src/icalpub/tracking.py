@@ -133,6 +133,24 @@ def _tracked(rec: EventRecord) -> Tracked:
     return Tracked(rec.sequence, rec.created, rec.last_modified, rec.stamp)
 
 
+def _tracked_values(published: list[Event], records: Mapping[str, EventRecord],
+                    memo: Memo) -> dict[str, Tracked]:
+    """Each published event's tracked values: the previous run's very object while its record
+    is the same, so the feeds that compare them (``render.parts``) compare identities."""
+    before = memo.handed_over(("tracked by record",)) or {}
+    now: dict[int, tuple[EventRecord, Tracked]] = {}
+    tracked: dict[str, Tracked] = {}
+    for event in published:
+        rec = records[event.id]
+        hit = before.get(id(rec))
+        if hit is None or hit[0] is not rec:  # (the record is held, so its id is not reused)
+            hit = (rec, _tracked(rec))
+        now[id(rec)] = hit
+        tracked[event.id] = hit[1]
+    memo.get(("tracked by record",), lambda: now)
+    return tracked
+
+
 def _bumped(rec: EventRecord, now: datetime, **changes: Any) -> EventRecord:
     """A new revision: SEQUENCE + 1 and fresh LAST-MODIFIED/DTSTAMP, never going backwards."""
     moment = max(now, rec.last_modified + _ONE_SECOND)
@@ -169,11 +187,19 @@ def reconcile(previous: State, data: EventsData, now: datetime,
                 expiries.append(rec.cancelled_at + keep)
         events[event.id] = rec
 
+    before = previous.events
     for event in data.events:
         fields, digest = memo.per_event("snapshot", event, data, lambda: _snapshot_and_hash(
             event, data))
+        rec = before.get(event.id)
+        if rec is not None and rec.last is fields and rec.hash == digest and not rec.removed \
+                and not rec.gone and rec.cancelled_at is None:
+            # the record published last time for this very snapshot: nothing to decide (the
+            # common case of a reload, kept to a few identity checks per event)
+            events[event.id] = rec
+            published.append(event)
+            continue
         cancelled = event.status == "cancelled"
-        rec = previous.events.get(event.id)
         if rec is None:
             rec = EventRecord(digest, 0, now, now, now, cancelled_at=now if cancelled else None,
                               last=fields)
@@ -187,8 +213,9 @@ def reconcile(previous: State, data: EventsData, now: datetime,
             else:
                 detail = "back in the events file" if previous.events[event.id].removed else ""
                 changes.append(Change("changed", event.id, rec.sequence, detail))
-        elif rec.removed or rec.last != fields:
-            # unchanged: keep every value (a removed event put back as it was stays as is)
+        elif rec.removed or rec.last is not fields:
+            # unchanged: keep every value (a removed event put back as it was stays as is),
+            # holding this run's snapshot, so the next run's check above is one of identity
             rec = dataclasses.replace(rec, removed=False, last=fields)
         # else: the very same record, so the state file's line for it is reused
         publish(event, rec)
@@ -211,7 +238,7 @@ def reconcile(previous: State, data: EventsData, now: datetime,
             changes.append(Change("cancelled", event_id, rec.sequence, "removed from the events file"))
         publish(restore(event_id, rec.last, data), rec)
 
-    tracked = {e.id: _tracked(events[e.id]) for e in published}
+    tracked = _tracked_values(published, events, memo)
     return Outcome(
         state=State(events=events, resources=dict(previous.resources)),
         data=dataclasses.replace(data, events=tuple(published)),

@@ -27,12 +27,17 @@ import yaml
 from ..model import CalendarInfo, Event, EventsData, Organiser, Topic
 from .yamlfile import Loader, Reader
 
-#: The ``events:`` key at the top level (its value on the following lines).
-EVENTS_KEY = re.compile(r"^events[ \t]*:[ \t]*(?:#[^\n]*)?$", re.M)
+# The patterns look for a line's start as "\n" rather than as ``^`` in multi-line mode: the
+# regular expression engine then jumps from one "\n" to the next instead of trying every
+# position, several times faster over a file of 10,000 events (its first line is checked
+# apart).
+
+#: The ``events:`` key at the top level (its value on the following lines), after a "\n".
+EVENTS_KEY = re.compile(r"\nevents[ \t]*:[ \t]*(?:#[^\n]*)?(?=\n|\Z)")
 #: The first line of a block list item: its indent, then ``- `` (or a lone ``-``).
 FIRST_ITEM = re.compile(r"^( *)-(?: |$)", re.M)
-#: Several documents or directives: the cutter does not try.
-DOCUMENT_MARKERS = re.compile(r"^(?:---|\.\.\.|%)", re.M)
+#: Several documents or directives (at a line's start): the cutter does not try.
+DOCUMENT_MARKERS = ("---", "...", "%")
 
 
 @dataclass(frozen=True)
@@ -52,13 +57,12 @@ def cut(text: str) -> Cut | None:
     list. A cut that is wrong anyway (a quoted scalar continued at that indent) leaves an item
     that does not compose alone, and the caller falls back to the full load.
     """
-    if DOCUMENT_MARKERS.search(text):
+    if text.startswith(DOCUMENT_MARKERS) or any(f"\n{m}" in text for m in DOCUMENT_MARKERS):
         return None
-    keys = list(EVENTS_KEY.finditer(text))
+    keys = [m.end() for m in EVENTS_KEY.finditer("\n" + text)]  # "\n": the first line too
     if len(keys) != 1:
         return None
-    match = keys[0]
-    body_start = match.end() + 1  # past the newline of `events:`
+    body_start = keys[0]  # past the newline of `events:` (the "\n" added in front)
     first = FIRST_ITEM.search(text, body_start)
     if first is None:
         return None
@@ -69,12 +73,12 @@ def cut(text: str) -> Cut | None:
     # The list ends at the first line, not a comment, that is indented less than its items
     # (or, for items at column 0, that does not start with "- ").
     if indent:
-        end = re.compile(rf"^ {{0,{indent - 1}}}[^ #\n]", re.M).search(text, first.start())
+        end = re.compile(rf"\n {{0,{indent - 1}}}[^ #\n]").search(text, first.start() - 1)
     else:
-        end = re.compile(r"^(?:[^ #\n-]|-[^ \n])", re.M).search(text, first.start())
-    stop = end.start() if end else len(text)
-    starts = [m.start() for m in re.compile(rf"^ {{{indent}}}-(?: |$)", re.M).finditer(
-        text, first.start(), stop)]
+        end = re.compile(r"\n(?:[^ #\n-]|-[^ \n])").search(text, first.start() - 1)
+    stop = end.start() + 1 if end else len(text)
+    starts = [m.start() + 1 for m in re.compile(rf"\n {{{indent}}}-(?=[ \n]|\Z)").finditer(
+        text, first.start() - 1, stop)]
     line = text.count("\n", 0, first.start())
     items = []
     for begin, finish in zip(starts, [*starts[1:], stop]):

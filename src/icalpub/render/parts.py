@@ -35,15 +35,16 @@ END = b"END:VCALENDAR\r\n"
 
 @dataclass(frozen=True)
 class Part:
-    """One component, serialised: its iCalendar bytes and its jCal (compact JSON text)."""
+    """One component, serialised: its iCalendar bytes and its jCal (compact JSON, UTF-8).
+    Both are bytes so a feed of 10,000 parts is one C-level join, never re-encoded."""
 
     ical: bytes
-    jcal: str
+    jcal: bytes
 
     @classmethod
     def of(cls, component: Component) -> Part:
         plain_parameters(component)
-        return cls(component.to_ical(), _json(component.to_jcal()))
+        return cls(component.to_ical(), _json(component.to_jcal()).encode("utf-8"))
 
 
 def _json(value: object) -> str:
@@ -151,16 +152,18 @@ def _head_ical(header: Calendar) -> bytes:
     return head[: -len(END)]
 
 
-def _head_jcal(header: Calendar) -> tuple[str, str]:
+def _head_jcal(header: Calendar) -> bytes:
+    """``["vcalendar",[properties…],[`` : the parts and ``]]`` follow."""
     name, properties, _components = header.to_jcal()
-    return name, _json(properties)
+    return f'["{name}",{_json(properties)},['.encode("utf-8")
 
 
 def _assemble_ical(head: bytes, parts: list[Part]) -> bytes:
-    return b"".join([head, *(p.ical for p in parts), END])
+    chunks = [p.ical for p in parts]
+    chunks.insert(0, head)
+    chunks.append(END)
+    return b"".join(chunks)
 
 
-def _assemble_jcal(head: tuple[str, str], parts: list[Part]) -> bytes:
-    name, properties = head
-    text = f'["{name}",{properties},[{",".join(p.jcal for p in parts)}]]\n'
-    return text.encode("utf-8")
+def _assemble_jcal(head: bytes, parts: list[Part]) -> bytes:
+    return b"".join((head, b",".join([p.jcal for p in parts]), b"]]\n"))
