@@ -132,10 +132,11 @@ def event_page(ctx: PageContext, view: EventView) -> bytes:
     return ctx.render("event.html", view=view, json_ld=json_ld_script(view, ctx.data))
 
 
-def page_resources(data: EventsData, feeds: tuple[Feed, ...],
-                   memo: Memo | None = None) -> list[tuple[str, bytes, str]]:
-    """Every page and static file: (resource path, bytes, content type)."""
-    ctx = PageContext(data, feeds, memo)
+def page_resources(ctx: PageContext, feeds: tuple[Feed, ...]) -> list[tuple[str, bytes, str]]:
+    """The listings (all, per topic, per organiser): (resource path, bytes, content type).
+    Each event's page is :meth:`PageContext.event_page`, the stylesheet and script
+    :func:`static_resources`."""
+    data = ctx.data
     # What every listing shows besides its own events: the calendar, the topics and
     # organisers of the filter form, and every feed with its size.
     shared = (data.calendar, tuple(ctx.topics), tuple(ctx.organisers),
@@ -168,12 +169,12 @@ def page_resources(data: EventsData, feeds: tuple[Feed, ...],
             body = kept_listing(feed, heading=f"Organiser: {org.name}", intro="",
                                 query=Query(organisers=(feed.slug,)), show_calendars=False)
             out.append((urls.page_resource(urls.organiser_page_path(feed.slug)), body, HTML_TYPE))
-    for event in data.events:
-        out.append((urls.page_resource(urls.event_page_path(event.id)), ctx.event_page(event),
-                    HTML_TYPE))
-    for path, content_type in STATIC_FILES.items():
-        out.append((path, static_file(path), content_type))
     return out
+
+
+def static_resources() -> list[tuple[str, bytes, str]]:
+    """The stylesheet and the script: (resource path, bytes, content type)."""
+    return [(path, static_file(path), content_type) for path, content_type in STATIC_FILES.items()]
 
 
 @functools.cache

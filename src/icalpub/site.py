@@ -11,14 +11,14 @@ import functools
 import gzip
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import urls
 from .memo import Memo
-from .model import EventsData, Tracked
-from .pages import page_resources
+from .model import Event, EventsData, Tracked
+from .pages import HTML_TYPE, PageContext, page_resources, static_resources
 from .render import CONTENT_TYPE, JCAL_TYPE, Renderer
 from .select import Feed, all_feeds
 
@@ -95,19 +95,37 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
             return old
         return Resource(path, body, content_type, download_name)
 
+    def per_event(kind: str, event: Event, path: str, make_body: Callable[[], bytes],
+                  content_type: str, download_name: str | None = None,
+                  extra: Hashable = None) -> Resource:
+        """An event's own resource, kept whole in the memo under the event's inputs: while
+        they are the same, the previous Resource is taken as it is, and its bytes are not even
+        looked at (a server's master shares them with its workers copy-on-write: touching
+        10,000 pages' bytes would copy their memory)."""
+        return memo.per_event(f"{kind} resource", event, data, lambda: resource(
+            path, make_body(), content_type, download_name), extra)
+
+    memo = renderer.memo
     feeds = tuple(all_feeds(data))
     resources = [resource(feed.path, renderer.feed(feed), CONTENT_TYPE) for feed in feeds]
     resources += [
-        resource(urls.invite_path(event.id), renderer.invite(event), CONTENT_TYPE,
-                 download_name=f"{event.id}.ics")
+        per_event("invite", event, urls.invite_path(event.id),
+                  functools.partial(renderer.invite, event), CONTENT_TYPE,
+                  download_name=f"{event.id}.ics", extra=renderer.tracked.get(event.id))
         for event in data.events
     ]
     resources.append(resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
     # Issue 3: jCal twins of the feeds, and the HTML pages with their CSS and script.
     resources += [resource(urls.jcal_path(feed.path), renderer.feed_jcal(feed), JCAL_TYPE)
                   for feed in feeds]
+    pages = PageContext(data, feeds, memo)
     resources += [resource(path, body, content_type)
-                  for path, body, content_type in page_resources(data, feeds, renderer.memo)]
+                  for path, body, content_type in page_resources(pages, feeds)]
+    resources += [per_event("page", event, urls.page_resource(urls.event_page_path(event.id)),
+                            functools.partial(pages.event_page, event), HTML_TYPE)
+                  for event in data.events]
+    resources += [resource(path, body, content_type)
+                  for path, body, content_type in static_resources()]
     renderer.memo.release()
     return Site(data, feeds, {r.path: r for r in resources}, renderer)
 

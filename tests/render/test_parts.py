@@ -89,3 +89,33 @@ def test_a_filtered_feed_is_never_taken_for_the_site_feed_at_its_path(fixture_pa
     body = renderer.feed(filtered)
     assert body.count(b"BEGIN:VEVENT") == 1 < everything.events.__len__()
     assert renderer.feed_jcal(filtered).count(b'["vevent"') == 1
+
+
+def test_a_feed_patched_in_place_equals_the_feed_joined_anew():
+    """``_assembled_form`` patches the previous bytes where parts were replaced: every
+    combination of replaced positions (first, last, neighbours, sizes growing and shrinking)
+    gives the bytes and part offsets of a fresh join, in both forms."""
+    import itertools
+
+    from icalpub.render.parts import END, Part, _assembled_form
+
+    def part(text: str) -> Part:
+        return Part(f"BEGIN:VEVENT\r\nSUMMARY:{text}\r\nEND:VEVENT\r\n".encode(),
+                    f'["vevent",[["summary",{{}},"text","{text}"]],[]]'.encode())
+
+    heads = {"ical": b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "jcal": b'["vcalendar",[],['}
+    old_parts = [part(f"event {i}") for i in range(6)]
+    for form, head in heads.items():
+        old = _assembled_form(form, head, old_parts, None)
+        for count in (1, 2, 3):
+            for positions in itertools.combinations(range(6), count):
+                parts = list(old_parts)
+                for n, i in enumerate(positions):
+                    parts[i] = part("x" * (n * 7) if n % 2 else f"edited {i} " + "y" * 30)
+                patched = _assembled_form(form, head, parts, old)
+                fresh = _assembled_form(form, head, parts, None)
+                assert patched.body == fresh.body, (form, positions)
+                assert list(patched.starts) == list(fresh.starts), (form, positions)
+        assert _assembled_form(form, head, list(old_parts), old) is old  # nothing replaced
+    assert b"".join([heads["ical"], *(p.ical for p in old_parts), END]) == \
+        _assembled_form("ical", heads["ical"], old_parts, None).body
