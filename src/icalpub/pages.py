@@ -66,18 +66,31 @@ def feed_view(feed: Feed, data: EventsData) -> FeedView:
                     urls.absolute(base, jcal), urls.site_relative(base, page), len(feed.events))
 
 
-def _months(ctx: PageContext, views: list[EventView]) -> list[tuple[str, Markup]]:
+def _months(ctx: PageContext, views: list[EventView],
+            keep: str | None = None) -> list[tuple[str, Markup]]:
     """The listing's month groups, each with its events' cards joined into one piece of
     markup: the cards are looked up here rather than by a call from the template for each
     event, and joined in one step rather than written out one by one by the template (a
-    listing of everything holds every card)."""
-    groups: list[tuple[str, list[Markup]]] = []
-    summary = ctx.summary
+    listing of everything holds every card).
+
+    ``keep`` (a site listing's path): each month's markup is kept while the month shows the
+    same events (the same objects) with the same calendar, organisers and topics, so after an
+    edit only the edited event's month is joined again. (In a server's master, joining refers
+    to every card, which copies the memory pages it shares with its workers.)"""
+    groups: list[tuple[str, list[EventView]]] = []
     for view in views:
         if not groups or groups[-1][0] != view.month:
             groups.append((view.month, []))
-        groups[-1][1].append(summary(view))
-    return [(month, Markup("".join(cards))) for month, cards in groups]
+        groups[-1][1].append(view)
+    if keep is None:
+        return [(month, ctx.cards(members)) for month, members in groups]
+    out = []
+    for number, (month, members) in enumerate(groups):
+        inputs = (ctx.card_context, tuple([view.event for view in members]))
+        out.append((month, ctx.memo.revalidate(
+            ("month", keep, number, month), lambda old: old[0] == inputs,
+            lambda: (inputs, ctx.cards(members)))[1]))
+    return out
 
 
 class PageContext:
@@ -97,11 +110,19 @@ class PageContext:
         #: Views, cards and event pages depend only on their event's inputs (``memo``): they
         #: are built once per site, and a site built after an edit takes over the rest.
         self.memo = memo if memo is not None else Memo()
+        #: What an event's card shows besides the event (see ``memo.event_inputs``).
+        self.card_context = (data.calendar, tuple(data.organisers.values()),
+                             tuple(data.topics.values()))
         self._macros = environment().get_template("_macros.html").make_module({"site": self})
 
     def view(self, event: Event) -> EventView:
         """An event's view, built once although the event shows on several pages."""
         return self.memo.per_event("view", event, self.data, lambda: event_view(event, self.data))
+
+    def cards(self, views: list[EventView]) -> Markup:
+        """The cards of ``views``, one after the other."""
+        summary = self.summary
+        return Markup("".join([summary(view) for view in views]))
 
     def summary(self, view: EventView) -> Markup:
         """An event's card in listings, rendered once: it is the same on every listing (the
@@ -123,7 +144,8 @@ class PageContext:
 def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Query,
             show_calendars: bool) -> bytes:
     views = [ctx.view(e) for e in feed.events]
-    return ctx.render("listing.html", heading=heading, intro=intro, months=_months(ctx, views),
+    months = _months(ctx, views, keep=None if feed.filtered else feed.path)
+    return ctx.render("listing.html", heading=heading, intro=intro, months=months,
                       total=len(views), feed=feed_view(feed, ctx.data), query=query,
                       show_calendars=show_calendars)
 

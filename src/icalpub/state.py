@@ -24,8 +24,9 @@ import errno
 import fcntl
 import json
 import os
+import operator
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -113,55 +114,85 @@ def _scalars(rec: EventRecord) -> tuple:
             rec.removed, rec.gone)
 
 
-#: event id -> (its record, its line): the last encode's lines.
-_encoded: dict[str, tuple[Any, str]] = {}
+def _event_line(event_id: str, rec: EventRecord) -> str:
+    return f"  {_compact(event_id)}: {_compact(_event_item(rec))}"
 
 
-def _event_line(event_id: str, rec: EventRecord, lines: dict[str, tuple[Any, str]]) -> str:
-    known = _encoded.get(event_id)
-    if known is not None and (known[0] is rec or (
-            _scalars(known[0]) == _scalars(rec) and known[0].last == rec.last)):
-        line = known[1]
-    else:
-        line = f"  {_compact(event_id)}: {_compact(_event_item(rec))}"
-    lines[event_id] = (rec, line)
-    return line
+def _same_event(a: EventRecord, b: EventRecord) -> bool:
+    return _scalars(a) == _scalars(b) and a.last == b.last
 
 
-#: path -> (its record, its line): the last encode's resource lines.
-_encoded_resources: dict[str, tuple[ResourceRecord, str]] = {}
+def _resource_line(path: str, rec: ResourceRecord) -> str:
+    return (f'  {_compact(path)}: {{"etag":{_compact(rec.etag)},'
+            f'"last_modified":"{format_instant(rec.last_modified)}"}}')
 
 
-def _resource_line(path: str, rec: ResourceRecord,
-                   lines: dict[str, tuple[ResourceRecord, str]]) -> str:
-    known = _encoded_resources.get(path)
-    if known is not None and (known[0] is rec or known[0] == rec):
-        line = known[1]
-    else:
-        line = (f'  {_compact(path)}: {{"etag":{_compact(rec.etag)},'
-                f'"last_modified":"{format_instant(rec.last_modified)}"}}')
-    lines[path] = (rec, line)
-    return line
+@dataclass(frozen=True)
+class _Block:
+    """One section as last encoded: its bytes (lines joined by ",\\n") and, per key, its
+    record and where its line sits in them."""
+
+    data: bytes = b""
+    lines: dict[str, tuple[Any, int, int]] = field(default_factory=dict)
+
+
+def _encode_block(last: _Block, records: Mapping[str, Any], same: Callable[[Any, Any], bool],
+                  line_of: Callable[[str, Any], str]) -> _Block:
+    """A section's lines in key order; a line whose record is the one last encoded (or
+    equal) is copied from the last bytes, and a run of such lines as one slice.
+
+    Why slices, not the line strings: a server's master shares its memory with the workers it
+    forked (copy-on-write), and joining 10,000 lines would touch, and so copy, the pages of
+    each; the last bytes are one object, only read."""
+    old, old_lines = last.data, last.lines
+    pieces: list[bytes] = []
+    lines: dict[str, tuple[Any, int, int]] = {}
+    run: list[int] | None = None  # [start, end] in ``old`` of the run of copied lines
+    size = 0
+    for key in sorted(records):  # keys alone: strings sort fast
+        rec = records[key]
+        start = size + 2 if lines else 0  # after the ",\n" that separates lines
+        known = old_lines.get(key)
+        if known is not None and (known[0] is rec or same(known[0], rec)):
+            length = known[2] - known[1]
+            if run is not None and known[1] == run[1] + 2:
+                run[1] = known[2]  # the next line in ``old`` too: one slice, its ",\n" within
+            else:
+                if run is not None:
+                    pieces.append(old[run[0]:run[1]])
+                if lines:
+                    pieces.append(b",\n")
+                run = [known[1], known[2]]
+        else:
+            if run is not None:
+                pieces.append(old[run[0]:run[1]])
+                run = None
+            if lines:
+                pieces.append(b",\n")
+            line = line_of(key, rec).encode("utf-8")
+            pieces.append(line)
+            length = len(line)
+        lines[key] = (rec, start, start + length)
+        size = start + length
+    if run is not None:
+        pieces.append(old[run[0]:run[1]])
+    return _Block(b"".join(pieces), lines)
+
+
+#: The last encode's sections ("events", "resources"): the next encode copies what is the same.
+_blocks: dict[str, _Block] = {}
 
 
 def encode(state: State) -> bytes:
     """Stable bytes: sorted keys, one record per line, defaults left out (small git diffs)."""
-    global _encoded, _encoded_resources
-    lines: dict[str, tuple[Any, str]] = {}
-    # sorted by key alone: strings sort several times faster than (key, record) pairs
-    records = state.events
-    events = [_event_line(event_id, records[event_id], lines) for event_id in sorted(records)]
-    _encoded = lines
-    resource_lines: dict[str, tuple[ResourceRecord, str]] = {}
-    paths = state.resources
-    resources = [_resource_line(path, paths[path], resource_lines) for path in sorted(paths)]
-    _encoded_resources = resource_lines
-    text = "\n".join([
-        "{", f' "about": {_compact(ABOUT)},', f' "format": {FORMAT},',
-        ' "events": {', ",\n".join(events), " },",
-        ' "resources": {', ",\n".join(resources), " }", "}", "",
-    ])
-    return text.replace("{\n\n }", "{\n }").encode("utf-8")
+    events = _blocks["events"] = _encode_block(_blocks.get("events", _Block()), state.events,
+                                               _same_event, _event_line)
+    resources = _blocks["resources"] = _encode_block(
+        _blocks.get("resources", _Block()), state.resources, operator.eq, _resource_line)
+    head = f'{{\n "about": {_compact(ABOUT)},\n "format": {FORMAT},\n'.encode("utf-8")
+    return b"".join([
+        head, b' "events": {\n', events.data, b"\n" if events.data else b"", b" },\n",
+        b' "resources": {\n', resources.data, b"\n" if resources.data else b"", b" }\n}\n"])
 
 
 class _Bad(Exception):

@@ -94,6 +94,16 @@ def _context(calendar: CalendarInfo, organisers: dict[str, Organiser],
     return (calendar, tuple(organisers.items()), tuple(topics.items()))
 
 
+class _Item:
+    """An item's event, where its first line sits in the item (``offset``), and the last load
+    that found it (``seen``): mutated in place, see :meth:`EventsCache.load`."""
+
+    __slots__ = ("offset", "event", "seen", "text")
+
+    def __init__(self, offset: int, event: Event, seen: int, text: str):
+        self.offset, self.event, self.seen, self.text = offset, event, seen, text
+
+
 class EventsCache:
     """The valid events of the last successful load of one file, by item text.
 
@@ -103,7 +113,8 @@ class EventsCache:
 
     def __init__(self) -> None:
         self._context: tuple | None = None
-        self._items: dict[str, tuple[int, Event]] = {}  # item text -> (line offset, event)
+        self._items: dict[str, _Item] = {}  # item text -> its event
+        self._loads = 0  # numbers the loads, for ``_Item.seen``
         self.composed = 0  # items composed by the last load (the rest were reused): for tests
 
     def remember(self, text: str, data: EventsData) -> None:
@@ -112,12 +123,12 @@ class EventsCache:
         found = cut(text)
         if found is None or len(found.items) != len(data.events):
             return
-        items: dict[str, tuple[int, Event]] = {}
+        items: dict[str, _Item] = {}
         for (line, chunk), event in zip(found.items, data.events):
             if not line < event.line <= line + max(1, chunk.count("\n")):
                 return  # the cut does not match the parser's items: never reuse
             if "*" not in chunk:  # an alias may point into another item: always compose
-                items[chunk] = (event.line - line, event)
+                items[chunk] = _Item(event.line - line, event, self._loads, chunk)
         self._context = _context(data.calendar, data.organisers, data.topics)
         self._items = items
 
@@ -126,7 +137,12 @@ class EventsCache:
              build_event) -> EventsData | None:  # noqa: ANN001 - schema.build_event
         """The events of the cut file from the cache and its edited items, or None (then the
         caller does the full load). ``calendar``, ``organisers``, ``topics``: from its frame,
-        valid."""
+        valid.
+
+        The cache is updated in place: entries of unchanged items are only looked up, never
+        replaced, and only items no longer in the file are dropped. A server's master shares
+        its memory with the workers it forked (copy-on-write), and replacing the whole cache
+        would touch, and so copy, every item's text (10,000 pages at 10,000 events)."""
         if not self._items or _context(calendar, organisers, topics) != self._context:
             return None
         # Equal, so hand out the previous load's objects: every later comparison of the
@@ -134,28 +150,32 @@ class EventsCache:
         assert self._context is not None
         calendar, organisers, topics = self._context[0], dict(self._context[1]), \
             dict(self._context[2])
+        self._loads += 1
+        load, items = self._loads, self._items
         events: list[Event] = []
-        items: dict[str, tuple[int, Event]] = {}
         composed = 0
         for index, (line, chunk) in enumerate(found.items):
-            hit = self._items.get(chunk)
-            if hit is not None:
-                offset, event = hit
-                if event.line != line + offset:
-                    event = dataclasses.replace(event, line=line + offset)
-            else:
+            item = items.get(chunk)
+            if item is not None and item.seen != load:
+                item.seen = load
+                if item.event.line != line + item.offset:
+                    item.event = dataclasses.replace(item.event, line=line + item.offset)
+                event = item.event
+            else:  # new or edited (or a second copy of an item: its id is a duplicate)
                 event = _compose_item(name, index, line, chunk, calendar, organisers, topics,
                                       build_event)
                 if event is None:
                     return None
                 composed += 1
-                offset = event.line - line
+                if "*" not in chunk and item is None:
+                    items[chunk] = _Item(event.line - line, event, load, chunk)
             events.append(event)
-            if "*" not in chunk:
-                items[chunk] = (offset, event)
         if len({e.id for e in events}) != len(events):
             return None  # a duplicate id: the full load says where
-        self._items, self.composed = items, composed
+        if len(items) > len(events):  # items no longer in the file
+            for gone in [item.text for item in items.values() if item.seen != load]:
+                del items[gone]
+        self.composed = composed
         return EventsData(source=name, calendar=calendar, organisers=organisers, topics=topics,
                           events=tuple(events))
 
