@@ -234,6 +234,9 @@ class LiveSite:
         try:
             with _collector_paused():
                 snapshot = self._load(previous=self._snapshot, signature=signature)
+                # frozen before the collector is back: else its first, automatic pass walks
+                # every object the rebuild made, and the freeze's own pass walks them again
+                _out_of_collector_sight()
         except EventsFileError as exc:
             try:
                 self._settled_and_unchanged(signature)
@@ -252,7 +255,6 @@ class LiveSite:
         self._snapshot = snapshot
         self._signature = signature
         self._failed_signature = _NEVER
-        _out_of_collector_sight()
         log.info("reloaded %s: %d events in %.2f s", self.path,
                  len(self._snapshot.site.data.events), time.perf_counter() - started)
 

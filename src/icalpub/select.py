@@ -7,8 +7,9 @@ id, so a feed's bytes do not depend on the order of the YAML file's sections.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from operator import attrgetter
 
 from . import urls
 from .model import Event, EventsData
@@ -26,21 +27,23 @@ class Feed:
     def path(self) -> str:
         return urls.feed_path(self.kind, self.slug)
 
+    @functools.cached_property
+    def ids(self) -> tuple[str, ...]:
+        """Its events' ids, in order."""
+        return tuple(map(_ID, self.events))
+
     @property
     def filtered(self) -> bool:
         """A feed computed for a query (``search.QueryFeed``), not one the site publishes."""
         return False
 
 
-def start_instant(event: Event) -> datetime:
-    """The moment an event starts, for sorting timed and all-day events together."""
-    if isinstance(event.start, datetime):
-        return event.start.astimezone(timezone.utc)
-    return datetime.combine(event.start, datetime.min.time(), timezone.utc)
-
-
 def ordered(events: tuple[Event, ...] | list[Event]) -> tuple[Event, ...]:
-    return tuple(sorted(events, key=lambda e: (start_instant(e), e.id)))
+    """By start instant, then id (each event's key computed once: :attr:`Event.order`)."""
+    return tuple(sorted(events, key=_ORDER))
+
+
+_ORDER, _ID = attrgetter("order"), attrgetter("id")
 
 
 def all_feeds(data: EventsData) -> list[Feed]:

@@ -174,7 +174,7 @@ class Renderer:
             return self._components(feed.events)
         parts = self._feed_parts.get(feed.path)
         if parts is None:
-            tracked = [self.tracked.get(e.id) for e in feed.events]
+            tracked = list(map(self.tracked.get, feed.ids))
             inputs = (self._context, feed.events, tracked)
             parts = self._feed_parts[feed.path] = self.memo.revalidate(
                 ("components", feed.path), lambda old: old[0] == inputs,
