@@ -118,8 +118,10 @@ def start_app(events: Path, work: Path, tag: str) -> Server:
     port = free_port()
     env = {**os.environ, "ICALPUB_EVENTS": str(events)}
     env.pop("ICALPUB_BASE_URL", None)
-    server = Server(f"app-{tag}", gunicorn_cmd("icalpub.web:create_app()", port), port, env,
-                    log=work / f"gunicorn-{tag}.log")
+    # the README's production command: the master builds, workers are forked with the site
+    command = gunicorn_cmd("icalpub.wsgi:app()", port, preload=False,
+                           extra=["-c", "python:icalpub.gunicorn_config"])
+    server = Server(f"app-{tag}", command, port, env, log=work / f"gunicorn-{tag}.log")
     return server
 
 

@@ -1,6 +1,8 @@
 import hashlib
 import json
 
+import pytest
+
 from icalpub.site import build_site
 
 
@@ -70,10 +72,12 @@ def _edits(path):
         yield text[:start] + text[end + 1:]
 
 
-def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path):
+@pytest.mark.parametrize("optimistic", [False, True], ids=["worker", "master"])
+def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path, optimistic):
     """What a server publishes after each edit (reusing the previous site's parts, pages and
     listings, and the events cache) is byte for byte what a fresh build of the same file and
-    state publishes."""
+    state publishes — a worker's careful turns or a watching master's optimistic save, and
+    ``icalpub build``'s settings (optimistic, nothing kept for a next site) or the default."""
     import shutil
     from datetime import datetime, timedelta, timezone
     from pathlib import Path
@@ -92,9 +96,11 @@ def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path):
         path.write_text(text, encoding="utf-8")
         now += timedelta(hours=1)
         site = publish(load_events(path, cache=cache), tmp_path / "state.json", now=now,
-                       previous=site).site
+                       previous=site, optimistic=optimistic).site
         shutil.copy(tmp_path / "state.json", tmp_path / "fresh.json")
-        fresh = publish(load_events(path), tmp_path / "fresh.json", now=now).site
+        as_build = step % 2 == 0
+        fresh = publish(load_events(path), tmp_path / "fresh.json", now=now,
+                        optimistic=as_build, incremental=not as_build).site
         assert {p: r.body for p, r in site.resources.items()} == \
             {p: r.body for p, r in fresh.resources.items()}, step
         assert {p: r.etag for p, r in site.resources.items()} == \

@@ -89,7 +89,8 @@ def build(events_path: str, out: str, state_path: str | None, jobs: int | None) 
     try:
         data = load_events(events_path)
         result = publish(data, state_path or state_path_for(events_path), now=system_clock(),
-                         workers=jobs or default_workers(), optimistic=True)
+                         workers=jobs or default_workers(), optimistic=True,
+                         incremental=False)
         report = export(result.site, result.modified, out)
     except (EventsFileError, StateFileError, ExportError) as exc:
         fail(exc)

@@ -37,7 +37,11 @@ class Memo:
     """Memoised values by key (the first element of a key names its kind, for counting), and
     each event's values in one bundle under its inputs (:meth:`per_event`)."""
 
-    def __init__(self, previous: Memo | None = None):
+    def __init__(self, previous: Memo | None = None, *, incremental: bool = True):
+        #: Whether this site will be the previous one of a later site (a server's): values
+        #: that only make the next rebuild cheaper are kept only then (``icalpub build``
+        #: renders once and exits).
+        self.incremental = incremental
         self._previous: dict[Hashable, Any] = previous._values if previous is not None else {}
         self._values: dict[Hashable, Any] = {}
         #: This site's values of each event, by event id: one bundle per event (kind ->

@@ -144,7 +144,8 @@ class PageContext:
 def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Query,
             show_calendars: bool) -> bytes:
     views = [ctx.view(e) for e in feed.events]
-    months = _months(ctx, views, keep=None if feed.filtered else feed.path)
+    keep = ctx.memo.incremental and not feed.filtered
+    months = _months(ctx, views, keep=feed.path if keep else None)
     return ctx.render("listing.html", heading=heading, intro=intro, months=months,
                       total=len(views), feed=feed_view(feed, ctx.data), query=query,
                       show_calendars=show_calendars)

@@ -60,7 +60,7 @@ class Published:
 
 def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: datetime,
             write: bool = True, previous: Site | None = None, workers: int = 1,
-            optimistic: bool = False,
+            optimistic: bool = False, incremental: bool = True,
             before_commit: Callable[[], None] | None = None) -> Published:
     """Decide, render and (unless ``write`` is False, as for ``check``) save the state.
 
@@ -68,7 +68,8 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
     (``prerender``; ``icalpub build`` does, a server does not).
 
     ``previous`` (the site a server published before) lends its rendered components, so
-    only what changed is rendered again.
+    only what changed is rendered again. ``incremental`` False (``icalpub build``): this site
+    will never be a ``previous``, so what would only speed up the next rebuild is not kept.
 
     ``optimistic``: for a process that is usually the only one publishing this file (``icalpub
     build``, a gunicorn master that rebuilds for its workers): decide and render from the state
@@ -82,7 +83,7 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
     store = StateStore(Path(state_path))
     if write and optimistic:
         state, seen = store.read_versioned()
-        memo = _memo_after(previous)
+        memo = _memo_after(previous, incremental)
         outcome = reconcile(state, data, now, memo)
         site = _render(outcome, previous, memo, workers)
         if before_commit is not None:
@@ -95,7 +96,7 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
         previous = site  # another process saved meanwhile: its decisions count, ours are parts
     elif before_commit is not None:
         before_commit()
-    memo = _memo_after(previous)
+    memo = _memo_after(previous, incremental)
     with store.transaction(write=write) as txn:
         outcome = reconcile(txn.state, data, now, memo)
         if write:
@@ -112,9 +113,10 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
     return Published(site, modified, outcome.changes, outcome.valid_until)
 
 
-def _memo_after(previous: Site | None) -> Memo:
+def _memo_after(previous: Site | None, incremental: bool) -> Memo:
     """One memo for this version, taking over the previous site's (snapshots, parts, pages)."""
-    return Memo(previous.renderer.memo if previous is not None else None)
+    return Memo(previous.renderer.memo if previous is not None else None,
+                incremental=incremental)
 
 
 def _render(outcome: Outcome, previous: Site | None, memo: Memo, workers: int) -> Site:
