@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from icalpub.render import Renderer
 from icalpub.site import build_site
 
 
@@ -61,11 +62,17 @@ def test_gzipped_bytes_are_deterministic(minimal_site):
 
 def _edits(path):
     """A title edit, an added line (every later event moves), an organiser renamed, an event
-    removed: each step is published on top of the previous site."""
+    moved to another place in the feeds (same year), one moved to another year (its zone's
+    VTIMEZONE must cover more), an event removed: each step is published on top of the
+    previous site."""
     text = path.read_text(encoding="utf-8")
     yield text.replace("title: Hybrid forum", "title: Hybrid forum (moved)")
     yield text.replace("title: Hybrid forum", "title: Hybrid forum (moved)\n    # a comment line")
     yield text.replace("name: Réseau Rivière", "name: Réseau Rivière Europe")
+    yield text.replace("start: 2021-03-30 10:00\n    end: 2021-03-30 12:00",
+                       "start: 2021-01-05 10:00\n    end: 2021-01-05 12:00")
+    yield text.replace("start: 2021-11-07 09:00\n    end: 2021-11-07 11:00",
+                       "start: 2023-11-07 09:00\n    end: 2023-11-07 11:00")
     start = text.index("  - id: summer-school") if "  - id: summer-school" in text else None
     if start is not None:
         end = text.index("\n  - ", start + 1)
@@ -91,7 +98,7 @@ def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path, optimis
     cache, now = EventsCache(), datetime(2021, 1, 1, tzinfo=timezone.utc)
     site = publish(load_events(path, cache=cache), tmp_path / "state.json", now=now).site
     steps = list(_edits(path))
-    assert len(steps) == 4
+    assert len(steps) == 6 and len(set(steps)) == 6
     for step, text in enumerate(steps, 1):
         path.write_text(text, encoding="utf-8")
         now += timedelta(hours=1)
@@ -118,7 +125,15 @@ def test_an_edit_renders_only_what_shows_the_edited_event(tmp_path):
     first = build_site(load_events(path))
     path.write_text(path.read_text(encoding="utf-8").replace(
         "title: Hybrid forum", "title: Hybrid forum (moved)"), encoding="utf-8")
-    second = build_site(load_events(path), previous=first)
+    looked_up = []  # the events whose parts are looked up one by one, per call
+    components = Renderer._components
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Renderer, "_components",
+                      lambda self, events: looked_up.append(len(events)) or components(self, events))
+        second = build_site(load_events(path), previous=first)
+    # the edited feeds are the previous part lists with one part replaced: only the edited
+    # event's invite looks its parts up
+    assert looked_up == [1]
     computed = second.renderer.memo.computed
     edited = next(e for e in second.data.events if e.title == "Hybrid forum (moved)")
     listings = 1 + len(edited.topics) + len(set(edited.organisers))  # all, topics, organisers

@@ -12,6 +12,7 @@ browser (``static/app.js``), so the same data always gives the same bytes.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_right
 from dataclasses import dataclass
 from importlib import resources as package_files
 
@@ -20,7 +21,7 @@ from markupsafe import Markup
 
 from . import urls
 from .links import SubscribeLinks, subscribe_links
-from .memo import Memo
+from .memo import SMALL_CHANGE, Memo, changed_positions
 from .model import Event, EventsData
 from .search import Query, query_feed
 from .select import Feed
@@ -66,31 +67,65 @@ def feed_view(feed: Feed, data: EventsData) -> FeedView:
                     urls.absolute(base, jcal), urls.site_relative(base, page), len(feed.events))
 
 
-def _months(ctx: PageContext, views: list[EventView],
-            keep: str | None = None) -> list[tuple[str, Markup]]:
-    """The listing's month groups, each with its events' cards joined into one piece of
-    markup: the cards are looked up here rather than by a call from the template for each
-    event, and joined in one step rather than written out one by one by the template (a
-    listing of everything holds every card).
+#: Where the months go in the rendered listing template. The page is joined around them as
+#: bytes, so a listing of 10,000 events is never one 10 MB string to build and encode again
+#: after an edit. No escaped value the template shows can contain an HTML comment.
+MONTHS_SLOT = "<!--icalpub:months-->"
+#: Closes what the ``month_start`` macro opens.
+MONTH_END = "      </ol>\n    </section>\n"
 
-    ``keep`` (a site listing's path): each month's markup is kept while the month shows the
-    same events (the same objects) with the same calendar, organisers and topics, so after an
-    edit only the edited event's month is joined again. (In a server's master, joining refers
-    to every card, which copies the memory pages it shares with its workers.)"""
-    groups: list[tuple[str, list[EventView]]] = []
-    for view in views:
-        if not groups or groups[-1][0] != view.month:
-            groups.append((view.month, []))
-        groups[-1][1].append(view)
+
+@dataclass(frozen=True)
+class Listing:
+    """A listing page's bytes, and its events grouped by month as (month, start, stop) index
+    ranges over ``events``: a site's listing after an edit starts from the previous one's."""
+
+    events: tuple[Event, ...]
+    groups: tuple[tuple[str, int, int], ...]
+    body: bytes
+
+
+def _groups(ctx: PageContext, events: tuple[Event, ...],
+            previous: Listing | None) -> tuple[tuple[str, int, int], ...]:
+    """The events by month, in order. An event's month is a function of the event alone, so
+    the previous listing's groups still hold when its events are the same objects but for a
+    few, each in the month of the event it replaces (an edit that kept the month): then only
+    the changed events' views are looked at, not 10,000."""
+    if previous is not None and len(previous.events) == len(events):
+        changed = changed_positions(previous.events, events)
+        if len(changed) <= SMALL_CHANGE:
+            starts = [start for _, start, _ in previous.groups]
+            if all(ctx.view(events[i]).month == previous.groups[bisect_right(starts, i) - 1][0]
+                   for i in changed):
+                return previous.groups
+    groups: list[list] = []
+    for index, event in enumerate(events):
+        month = ctx.view(event).month
+        if groups and groups[-1][0] == month:
+            groups[-1][2] = index + 1
+        else:
+            groups.append([month, index, index + 1])
+    return tuple((month, start, stop) for month, start, stop in groups)
+
+
+def _month(ctx: PageContext, number: int, month: str, events: tuple[Event, ...],
+           keep: str | None) -> bytes:
+    """One month of a listing, its cards joined into one piece of markup (looked up here, not
+    called by the template once per event), as UTF-8.
+
+    ``keep`` (a site listing's path): the bytes are kept while the month shows the same events
+    (the same objects) with the same calendar, organisers and topics, so after an edit only
+    the edited event's month is joined again. (In a server's master, joining refers to every
+    card, which copies the memory pages it shares with its workers.)"""
+    def make() -> bytes:
+        cards = ctx.cards([ctx.view(event) for event in events])
+        return "".join((ctx._macros.month_start(number, month), cards, MONTH_END)).encode()
+
     if keep is None:
-        return [(month, ctx.cards(members)) for month, members in groups]
-    out = []
-    for number, (month, members) in enumerate(groups):
-        inputs = (ctx.card_context, tuple([view.event for view in members]))
-        out.append((month, ctx.memo.revalidate(
-            ("month", keep, number, month), lambda old: old[0] == inputs,
-            lambda: (inputs, ctx.cards(members)))[1]))
-    return out
+        return make()
+    inputs = (ctx.card_context, events)
+    return ctx.memo.revalidate(("month", keep, number, month), lambda old: old[0] == inputs,
+                               lambda: (inputs, make()))[1]
 
 
 class PageContext:
@@ -137,18 +172,27 @@ class PageContext:
                                    lambda: event_page(self, self.view(event)))
 
     def render(self, template: str, **values: object) -> bytes:
-        html = environment().get_template(template).render(site=self, **values)
-        return html.encode("utf-8")
+        return self.text(template, **values).encode("utf-8")
+
+    def text(self, template: str, **values: object) -> str:
+        return environment().get_template(template).render(site=self, **values)
 
 
 def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Query,
-            show_calendars: bool) -> bytes:
-    views = [ctx.view(e) for e in feed.events]
-    keep = ctx.memo.incremental and not feed.filtered
-    months = _months(ctx, views, keep=feed.path if keep else None)
-    return ctx.render("listing.html", heading=heading, intro=intro, months=months,
-                      total=len(views), feed=feed_view(feed, ctx.data), query=query,
-                      show_calendars=show_calendars)
+            show_calendars: bool, previous: Listing | None = None) -> Listing:
+    """A listing page: the template around its months (:func:`_month`), joined as bytes.
+    ``previous``: the same site listing's in the previous site (see :func:`_groups`)."""
+    keep = feed.path if ctx.memo.incremental and not feed.filtered else None
+    events = feed.events
+    groups = _groups(ctx, events, previous)
+    months = [_month(ctx, number, month, events[start:stop], keep)
+              for number, (month, start, stop) in enumerate(groups, 1)]
+    page = ctx.text("listing.html", heading=heading, intro=intro, months=Markup(MONTHS_SLOT),
+                    total=len(events), feed=feed_view(feed, ctx.data), query=query,
+                    show_calendars=show_calendars)
+    before, slot, after = page.partition(MONTHS_SLOT)
+    assert slot and MONTHS_SLOT not in after, "the listing template shows its months once"
+    return Listing(events, groups, b"".join([before.encode(), *months, after.encode()]))
 
 
 def event_page(ctx: PageContext, view: EventView) -> bytes:
@@ -171,9 +215,12 @@ def page_resources(ctx: PageContext, feeds: tuple[Feed, ...]) -> list[tuple[str,
         unchanged) are: after an edit only the listings that show the edited event are
         rendered again."""
         inputs = (feed.name, shared, tuple(sorted(args.items())), feed.events)
-        kept = ctx.memo.revalidate(("listing", feed.path), lambda old: old[0] == inputs,
-                                   lambda: (inputs, listing(ctx, feed, **args)))  # type: ignore[arg-type]
-        return kept[1]
+        key = ("listing", feed.path)
+        previous = ctx.memo.handed_over(key)
+        kept = ctx.memo.revalidate(key, lambda old: old[0] == inputs, lambda: (
+            inputs, listing(ctx, feed, previous=previous[1] if previous else None,
+                            **args)))  # type: ignore[arg-type]
+        return kept[1].body
 
     out: list[tuple[str, bytes, str]] = []
     empty = Query()
@@ -213,4 +260,4 @@ def search_page(data: EventsData, feeds: tuple[Feed, ...], query: Query,
     ctx = PageContext(data, feeds, memo)
     feed = query_feed(data, query)
     return listing(ctx, feed, heading="Search results", intro="", query=query,
-                   show_calendars=True)
+                   show_calendars=True).body

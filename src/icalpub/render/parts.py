@@ -25,7 +25,7 @@ from typing import Any
 
 from icalendar import Calendar, Component
 
-from ..memo import Memo
+from ..memo import SMALL_CHANGE, Memo, changed_positions
 from ..model import Event, EventsData, Tracked
 from ..select import Feed
 from .calendar import feed_header, invite_header, zone_spans
@@ -70,8 +70,6 @@ class Assembled:
 
 #: A form's separator between parts and its end (the head comes first).
 _FORMS = {"ical": (b"", b"END:VCALENDAR\r\n"), "jcal": (b",", b"]]\n")}
-#: Parts changed beyond which a feed is joined anew rather than patched.
-_PATCH_AT_MOST = 64
 
 
 def _assembled_form(form: str, head: bytes, parts: list[Part],
@@ -83,10 +81,10 @@ def _assembled_form(form: str, head: bytes, parts: list[Part],
     separator, end = _FORMS[form]
     size = attrgetter(f"{form}_size")
     if old is not None and old.head is head and len(old.parts) == len(parts):
-        changed = [i for i, (was, now) in enumerate(zip(old.parts, parts)) if was is not now]
+        changed = changed_positions(old.parts, parts)
         if not changed:
             return old
-        if len(changed) <= _PATCH_AT_MOST:
+        if len(changed) <= SMALL_CHANGE:
             chunk = attrgetter(form)
             pieces, position = [], 0
             starts = array("q", old.starts)
@@ -169,16 +167,46 @@ class Renderer:
         """A site feed's parts, found once for its iCalendar and its jCal form. The previous
         site's list is kept while everything the parts are made of is the same: the feed's
         events (the same objects when unchanged), their tracked values, and the calendar,
-        organisers and topics they show — then no part is looked up event by event."""
+        organisers and topics they show — then no part is looked up event by event. When
+        only a few events changed, the previous list is copied with their parts replaced
+        (:meth:`_patched_components`)."""
         if feed.filtered:
             return self._components(feed.events)
         parts = self._feed_parts.get(feed.path)
         if parts is None:
             tracked = list(map(self.tracked.get, feed.ids))
             inputs = (self._context, feed.events, tracked)
+            key = ("components", feed.path)
             parts = self._feed_parts[feed.path] = self.memo.revalidate(
-                ("components", feed.path), lambda old: old[0] == inputs,
-                lambda: (inputs, self._components(feed.events)))[1]
+                key, lambda old: old[0] == inputs,
+                lambda: (inputs, self._patched_components(inputs, self.memo.handed_over(key))
+                         or self._components(feed.events)))[1]
+        return parts
+
+    def _patched_components(self, inputs: tuple, old: tuple | None) -> list[Part] | None:
+        """The previous site's parts of a feed with those of its changed events replaced, or
+        None when the change is not that small: another context, events added, removed or
+        moved (another length, or more than ``SMALL_CHANGE`` positions), or an edit that
+        changes the days a time zone must cover (then the VTIMEZONEs change too).
+
+        A part depends on its event, its tracked values and the context; at a position where
+        the event and the tracked values are the very same objects as before, and the
+        context is equal, the previous part is the part (``memo.per_event`` would give it)."""
+        if old is None:
+            return None
+        (context, events, tracked), ((old_context, old_events, old_tracked), old_parts) = \
+            inputs, old
+        if context != old_context or len(events) != len(old_events):
+            return None
+        changed = sorted({*changed_positions(old_events, events),
+                          *changed_positions(old_tracked, tracked)})
+        if len(changed) > SMALL_CHANGE or any(
+                zone_spans((old_events[i],)) != zone_spans((events[i],)) for i in changed):
+            return None  # whole years: equal spans per event give equal spans per feed
+        parts = list(old_parts)
+        zones = len(old_parts) - len(old_events)
+        for i in changed:
+            parts[zones + i] = self.event_part(events[i])
         return parts
 
     def feed(self, feed: Feed) -> bytes:
