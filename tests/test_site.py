@@ -144,3 +144,27 @@ def test_an_edit_renders_only_what_shows_the_edited_event(tmp_path):
                  if second.resources[p] is first.resources.get(p)]
     # every other event's invite and page is the previous Resource object (no re-hash)
     assert len(unchanged) >= 2 * (len(second.data.events) - 1)
+
+
+def test_a_site_built_on_the_previous_one_follows_tracked_values_alone(fixture_path):
+    """The same events with another SEQUENCE for one of them (another process decided it):
+    that event's invite and the feeds showing it change, every other resource is taken over."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from icalpub.load import load_events
+    from icalpub.model import Tracked
+
+    data = load_events(fixture_path("rich.yaml"))
+    when = datetime(2021, 1, 1, tzinfo=timezone.utc)
+    tracked = {e.id: Tracked(0, when, when, when) for e in data.events}
+    first = build_site(data, tracked)
+    bumped = data.events[2].id
+    later = dict(tracked, **{bumped: replace(tracked[bumped], sequence=1)})
+    second = build_site(data, later, previous=first)
+    assert {p: r.body for p, r in second.resources.items()} == \
+        {p: r.body for p, r in build_site(data, later).resources.items()}
+    assert b"SEQUENCE:1" in second.resources[f"events/{bumped}.ics"].body
+    changed = {p for p, r in second.resources.items() if r is not first.resources[p]}
+    assert f"events/{bumped}.ics" in changed and "feeds/all.ics" in changed
+    assert not any(p.startswith("events/") and p != f"events/{bumped}.ics" for p in changed)

@@ -128,8 +128,8 @@ class Renderer:
         self._feed_parts: dict[str, list[Part]] = {}
         #: What every event's parts show besides the event (equal objects compare at once:
         #: ``load.reuse`` hands out the previous load's when they are equal).
-        self._context = (data.calendar, tuple(data.organisers.values()),
-                         tuple(data.topics.values()))
+        self.context = (data.calendar, tuple(data.organisers.values()),
+                        tuple(data.topics.values()))
 
     @property
     def rendered(self) -> int:
@@ -175,7 +175,7 @@ class Renderer:
         parts = self._feed_parts.get(feed.path)
         if parts is None:
             tracked = list(map(self.tracked.get, feed.ids))
-            inputs = (self._context, feed.events, tracked)
+            inputs = (self.context, feed.events, tracked)
             key = ("components", feed.path)
             parts = self._feed_parts[feed.path] = self.memo.revalidate(
                 key, lambda old: old[0] == inputs,
