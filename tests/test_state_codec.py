@@ -150,3 +150,37 @@ def test_encoding_after_edits_copies_unchanged_lines_and_equals_a_fresh_encoding
         if step % 3:  # and now and then the incremental path starts from an older encoding
             codec._blocks.clear()
             encode(State(events=dict(list(events.items())[::2])))
+
+
+def test_encoding_records_replaced_in_place_patches_their_lines_only():
+    """The same keys in the same order (a reload that edited events): the lines of replaced
+    records are encoded again — longer, shorter, neighbours, first and last, or equal records
+    that are new objects — and the bytes are those of an encoding from scratch."""
+    import dataclasses
+    import random
+
+    from icalpub import state as codec
+
+    chance = random.Random(11)
+    state = State(
+        events={f"event-{i:02d}": EventRecord(f"h{i}", i, T, T, T, last={"title": f"T{i}"})
+                for i in range(12)},
+        resources={f"events/event-{i:02d}.ics": ResourceRecord(f"e{i}", T) for i in range(12)})
+    codec._blocks.clear()
+    encode(state)
+    for step in range(80):
+        events, resources = dict(state.events), dict(state.resources)
+        for _ in range(chance.randint(0, 4)):
+            i = chance.choice([0, 11, chance.randrange(12)])
+            key = f"event-{i:02d}"
+            title = "x" * chance.randrange(40)
+            events[key] = dataclasses.replace(events[key], last={"title": title}) \
+                if chance.random() < 0.8 else dataclasses.replace(events[key])  # equal, new
+            resources[f"events/{key}.ics"] = ResourceRecord("y" * chance.randrange(1, 30), U)
+        state = State(events=events, resources=resources)
+        before = codec._blocks["events"]
+        incremental = encode(state)
+        assert codec._blocks["events"].keys is before.keys  # the in-place path was taken
+        codec._blocks.clear()
+        assert incremental == encode(state), step
+        assert decode(incremental, "s.json") == state

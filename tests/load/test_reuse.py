@@ -157,6 +157,9 @@ def test_an_alias_into_another_item_is_resolved_by_the_full_load(copy, tmp_path)
     "---\ncalendar: {}\nevents:\n  - id: a\n---\nevents: []\n",  # several documents
     "calendar: {}\n",  # no events at all
     "calendar: {}\nevents:\n  junk\n  - id: a\n",  # something before the first item
+    "events:\n  - id: a\ncalendar: {}\nevents:\n  - id: b\n",  # the key twice (first line)
+    "calendar: {}\nevents:\n  - id: a\n...\n",  # a document end marker
+    "calendar: {}\n%YAML 1.1\nevents:\n  - id: a\n",  # a directive
 ])
 def test_layouts_the_cutter_does_not_recognise(text):
     assert cut(text) is None
@@ -171,3 +174,13 @@ def test_cut_items_at_column_zero_with_comments_and_a_later_section():
     assert found.items[0][1].startswith("- id: a") and found.items[0][1].endswith("# February\n")
     assert "- not an item" in found.items[1][1]
     assert found.frame == "calendar:\n  name: x\nevents:\n# January\ntopics:\n  t:\n    name: T\n"
+
+
+def test_cut_finds_the_events_key_on_the_first_line_and_with_a_comment():
+    for text, first_line in [("events:\n  - id: a\ncalendar: {}\n", 1),
+                             ("calendar: {}\nevents:  # the list\n  - id: a\n  - id: b\n", 2),
+                             ("calendar: {}\neventsx: 1\nevents:\n- id: a\n", 3)]:
+        found = cut(text)
+        assert found is not None, text
+        assert found.items[0][0] == first_line and found.items[0][1].startswith("  - id: a") \
+            or found.items[0][1].startswith("- id: a")
