@@ -146,8 +146,10 @@ def run(work: Path, n: int, edits: int, variant: str, deadline_s: float) -> Relo
     port = free_port()
     env = {**os.environ, "ICALPUB_EVENTS": str(events)}
     env.pop("ICALPUB_BASE_URL", None)
-    server = Server(f"reload-{variant}", gunicorn_cmd(app, port,
-                                                      extra=gunicorn_extra, preload=preload),
+    # the README's variant runs its config's worker class; the others gunicorn's default
+    kind = None if "-c" in gunicorn_extra else "sync"
+    server = Server(f"reload-{variant}", gunicorn_cmd(app, port, extra=gunicorn_extra,
+                                                      preload=preload, worker_class=kind),
                     port, env, log=work / f"gunicorn-reload-{n}-{variant}.log")
     load = load_average()
     try:

@@ -14,6 +14,14 @@ gracefully once the new ones run. Until then the old workers serve the old site,
 request sees an error or a partial feed. Workers never read the file
 (:meth:`~icalpub.live.LiveSite.follow`).
 
+Workers are ``gthread`` (4 threads each), not gunicorn's default sync workers, which close
+the connection after every answer and are busy for as long as one client takes to read it.
+Calendar apps, CDNs and proxies poll with kept-alive connections, and a 10 MB feed sent to a
+slow client would hold a sync worker for seconds. With the same 2 workers on 2 cores (wrk,
+20 connections, 1,000-event site) threads took the full feed from ~750 to ~1,000 req/s, the
+304 from ~3,800 to ~5,500 and an invite from ~3,700 to ~4,700. A stopping worker finishes its
+answers, so a replaced worker never cuts a body.
+
 ``ICALPUB_EVENTS``, ``ICALPUB_BASE_URL`` and ``ICALPUB_STATE`` choose the file as for the
 other entry points, and the app (``wsgi_app``) is ``icalpub.wsgi:app()``, which stops
 gunicorn with the problems of a bad file before it listens. gunicorn's own options (workers,
@@ -31,6 +39,8 @@ from .live import LiveSite
 
 wsgi_app = "icalpub.wsgi:app()"
 preload_app = True
+worker_class = "gthread"
+threads = 4
 
 
 def _live_site(server: Any) -> LiveSite | None:
