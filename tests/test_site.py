@@ -4,7 +4,7 @@ import json
 import pytest
 
 from icalpub.render import Renderer
-from icalpub.site import build_site
+from icalpub.site import build_site, pack_fresh
 
 
 def test_every_resource_path(minimal_site):
@@ -96,14 +96,17 @@ def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path, optimis
     path = tmp_path / "events.yaml"
     shutil.copy(rich, path)
     cache, now = EventsCache(), datetime(2021, 1, 1, tzinfo=timezone.utc)
-    site = publish(load_events(path, cache=cache), tmp_path / "state.json", now=now).site
+    site = publish(load_events(path, cache=cache), tmp_path / "state.json", now=now,
+                   built=lambda new: pack_fresh(new, None)).site
     steps = list(_edits(path))
     assert len(steps) == 6 and len(set(steps)) == 6
     for step, text in enumerate(steps, 1):
         path.write_text(text, encoding="utf-8")
         now += timedelta(hours=1)
+        before = site
         site = publish(load_events(path, cache=cache), tmp_path / "state.json", now=now,
-                       previous=site, optimistic=optimistic).site
+                       previous=site, optimistic=optimistic,
+                       built=lambda new: pack_fresh(new, before)).site
         shutil.copy(tmp_path / "state.json", tmp_path / "fresh.json")
         as_build = step % 2 == 0
         fresh = publish(load_events(path), tmp_path / "fresh.json", now=now,
@@ -112,6 +115,9 @@ def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path, optimis
             {p: r.body for p, r in fresh.resources.items()}, step
         assert {p: r.etag for p, r in site.resources.items()} == \
             {p: r.etag for p, r in fresh.resources.items()}, step
+        # gzip bodies compressed from the previous ones' segments: as if compressed anew
+        assert {p: vars(r).get("gzipped") for p, r in site.resources.items() if r.compressible} \
+            == {p: r.gzipped for p, r in fresh.resources.items() if r.compressible}, step
 
 
 def test_an_edit_renders_only_what_shows_the_edited_event(tmp_path):

@@ -24,7 +24,6 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import gzip
 import hashlib
 import json
 import os
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
+from .compress import GZIP_HEADER
 from .errors import ExportError
 from .site import Resource, Site
 from .state import format_instant
@@ -149,10 +149,6 @@ def _unchanged(old: str, body: bytes, when: datetime | None) -> bool:
             return handle.read() == body
     except OSError:
         return False
-
-
-#: The header ``gzip.compress(..., mtime=0)`` writes (no name, no mtime, level 6 flags, OS).
-GZIP_HEADER = gzip.compress(b"", compresslevel=6, mtime=0)[:10]
 
 
 def _same_gzip(old: str, body: bytes, when: datetime | None) -> bool:

@@ -29,7 +29,7 @@ from pathlib import Path
 from .errors import EventsFileError, StateFileError
 from .load import EventsCache, load_events
 from .publish import Clock, publish, system_clock
-from .site import Resource, Site
+from .site import Resource, Site, pack_fresh
 from .state import state_path_for
 
 log = logging.getLogger("icalpub")
@@ -284,9 +284,12 @@ class LiveSite:
         # that did not settle (a watching master reads a new version at once, see ``check``)
         commit = (None if signature is _NEVER
                   else functools.partial(self._settled_and_unchanged, signature))
-        result = publish(data, self.state_path, now=self.clock(),
-                         previous=previous.site if previous is not None else None,
-                         optimistic=self._watching, before_commit=commit)
+        served = previous.site if previous is not None else None
+        # Every gzip body is held before the site is served (and, in a gunicorn master,
+        # before the workers fork with it): a request never compresses.
+        result = publish(data, self.state_path, now=self.clock(), previous=served,
+                         optimistic=self._watching, before_commit=commit,
+                         built=functools.partial(pack_fresh, previous=served))
         for change in result.changes:
             log.info("%s", change)
         return Snapshot(result.site, result.modified, result.valid_until)

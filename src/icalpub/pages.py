@@ -12,6 +12,8 @@ browser (``static/app.js``), so the same data always gives the same bytes.
 from __future__ import annotations
 
 import functools
+import itertools
+from collections.abc import Iterator
 from bisect import bisect_right
 from dataclasses import dataclass
 from importlib import resources as package_files
@@ -20,6 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from . import urls
+from .compress import Segment, segments_of
 from .links import SubscribeLinks, subscribe_links
 from .memo import SMALL_CHANGE, Memo, changed_positions
 from .model import Event, EventsData
@@ -78,11 +81,19 @@ MONTH_END = "      </ol>\n    </section>\n"
 @dataclass(frozen=True)
 class Listing:
     """A listing page's bytes, and its events grouped by month as (month, start, stop) index
-    ranges over ``events``: a site's listing after an edit starts from the previous one's."""
+    ranges over ``events``: a site's listing after an edit starts from the previous one's.
+    ``pieces`` are what ``body`` is joined from: the page before the months, each month (the
+    previous listing's bytes objects where unchanged), the page after them."""
 
     events: tuple[Event, ...]
     groups: tuple[tuple[str, int, int], ...]
+    pieces: tuple[bytes, ...]
     body: bytes
+
+    def segments(self) -> Iterator[Segment]:
+        """Months of a window's size or more on their own (small ones together): after an
+        edit only its month (and the next) is compressed again."""
+        return segments_of(self.pieces, itertools.repeat(True))
 
 
 def _groups(ctx: PageContext, events: tuple[Event, ...],
@@ -192,24 +203,25 @@ def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Qu
                     show_calendars=show_calendars)
     before, slot, after = page.partition(MONTHS_SLOT)
     assert slot and MONTHS_SLOT not in after, "the listing template shows its months once"
-    return Listing(events, groups, b"".join([before.encode(), *months, after.encode()]))
+    pieces = (before.encode(), *months, after.encode())
+    return Listing(events, groups, pieces, b"".join(pieces))
 
 
 def event_page(ctx: PageContext, view: EventView) -> bytes:
     return ctx.render("event.html", view=view, json_ld=json_ld_script(view, ctx.data))
 
 
-def page_resources(ctx: PageContext, feeds: tuple[Feed, ...]) -> list[tuple[str, bytes, str]]:
-    """The listings (all, per topic, per organiser): (resource path, bytes, content type).
-    Each event's page is :meth:`PageContext.event_page`, the stylesheet and script
-    :func:`static_resources`."""
+def page_resources(ctx: PageContext, feeds: tuple[Feed, ...]) -> list[tuple[str, Listing]]:
+    """The listings (all, per topic, per organiser) as (resource path, listing); all are
+    ``HTML_TYPE``. Each event's page is :meth:`PageContext.event_page`, the stylesheet and
+    script :func:`static_resources`."""
     data = ctx.data
     # What every listing shows besides its own events: the calendar, the topics and
     # organisers of the filter form, and every feed with its size.
     shared = (data.calendar, tuple(ctx.topics), tuple(ctx.organisers),
               tuple((fv.feed.path, fv.feed.name, fv.title, fv.count) for fv in ctx.feeds))
 
-    def kept_listing(feed: Feed, **args: object) -> bytes:
+    def kept_listing(feed: Feed, **args: object) -> Listing:
         """A listing is kept while its arguments, the shared parts (which hold every
         organiser and topic and the calendar) and its events (the same objects while
         unchanged) are: after an edit only the listings that show the edited event are
@@ -220,25 +232,25 @@ def page_resources(ctx: PageContext, feeds: tuple[Feed, ...]) -> list[tuple[str,
         kept = ctx.memo.revalidate(key, lambda old: old[0] == inputs, lambda: (
             inputs, listing(ctx, feed, previous=previous[1] if previous else None,
                             **args)))  # type: ignore[arg-type]
-        return kept[1].body
+        return kept[1]
 
-    out: list[tuple[str, bytes, str]] = []
+    out: list[tuple[str, Listing]] = []
     empty = Query()
     for feed in feeds:
         if feed.kind == "all":
-            body = kept_listing(feed, heading=data.calendar.name, intro=data.calendar.description,
+            page = kept_listing(feed, heading=data.calendar.name, intro=data.calendar.description,
                                 query=empty, show_calendars=True)
-            out.append((urls.INDEX_PAGE, body, HTML_TYPE))
+            out.append((urls.INDEX_PAGE, page))
         elif feed.kind == "topic":
             topic = data.topics[feed.slug]
-            body = kept_listing(feed, heading=f"Topic: {topic.name}", intro=topic.description,
+            page = kept_listing(feed, heading=f"Topic: {topic.name}", intro=topic.description,
                                 query=Query(topics=(feed.slug,)), show_calendars=False)
-            out.append((urls.page_resource(urls.topic_page_path(feed.slug)), body, HTML_TYPE))
+            out.append((urls.page_resource(urls.topic_page_path(feed.slug)), page))
         elif feed.kind == "organiser":
             org = data.organisers[feed.slug]
-            body = kept_listing(feed, heading=f"Organiser: {org.name}", intro="",
+            page = kept_listing(feed, heading=f"Organiser: {org.name}", intro="",
                                 query=Query(organisers=(feed.slug,)), show_calendars=False)
-            out.append((urls.page_resource(urls.organiser_page_path(feed.slug)), body, HTML_TYPE))
+            out.append((urls.page_resource(urls.organiser_page_path(feed.slug)), page))
     return out
 
 

@@ -61,7 +61,8 @@ class Published:
 def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: datetime,
             write: bool = True, previous: Site | None = None, workers: int = 1,
             optimistic: bool = False, incremental: bool = True,
-            before_commit: Callable[[], None] | None = None) -> Published:
+            before_commit: Callable[[], None] | None = None,
+            built: Callable[[Site], None] | None = None) -> Published:
     """Decide, render and (unless ``write`` is False, as for ``check``) save the state.
 
     ``workers`` > 1 renders the events' own parts in that many processes first
@@ -77,6 +78,8 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
     file meanwhile (else decide again the careful way, rendering only what differs). One save
     instead of two, and nothing written until ``before_commit`` has returned: a server calls
     this while it waits for the file to settle, and ``before_commit`` raises if it did not.
+    ``built`` is called with every site rendered, before ``before_commit``: a server
+    compresses the site's new bodies there, while the file settles.
     Raises :class:`~icalpub.errors.StateFileError` for a corrupt or unwritable state file.
     """
     now = now.astimezone(timezone.utc).replace(microsecond=0)
@@ -85,7 +88,7 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
         state, seen = store.read_versioned()
         memo = _memo_after(previous, incremental)
         outcome = reconcile(state, data, now, memo)
-        site = _render(outcome, previous, memo, workers)
+        site = _render(outcome, previous, memo, workers, built)
         if before_commit is not None:
             before_commit()
         with store.transaction() as txn:
@@ -101,7 +104,7 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], *, now: dateti
         outcome = reconcile(txn.state, data, now, memo)
         if write:
             txn.save(outcome.state)
-    site = _render(outcome, previous, memo, workers)  # without the lock: others go on
+    site = _render(outcome, previous, memo, workers, built)  # without the lock: others go on
     etags = _etags(site)
     if not write:
         modified = stamp_resources(outcome.state, etags, now)
@@ -119,9 +122,13 @@ def _memo_after(previous: Site | None, incremental: bool) -> Memo:
                 incremental=incremental)
 
 
-def _render(outcome: Outcome, previous: Site | None, memo: Memo, workers: int) -> Site:
+def _render(outcome: Outcome, previous: Site | None, memo: Memo, workers: int,
+            built: Callable[[Site], None] | None = None) -> Site:
     prerender(outcome.data, outcome.tracked, memo, workers)
-    return build_site(outcome.data, outcome.tracked, previous, memo)
+    site = build_site(outcome.data, outcome.tracked, previous, memo)
+    if built is not None:
+        built(site)
+    return site
 
 
 def _etags(site: Site) -> dict[str, str]:

@@ -8,15 +8,15 @@ Frozen-Flask writes what the app returns).
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import json
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
 from . import urls
+from .compress import Offsets, Segment, gzip_bytes, segmented_gzip
 from .memo import SMALL_CHANGE, Memo, changed_positions
 from .model import Event, EventsData, Tracked
 from .pages import HTML_TYPE, PageContext, page_resources, static_resources
@@ -41,6 +41,11 @@ class Resource:
     #: The HTTP answers (headers of the 200s and the 304) for the snapshot serving this
     #: resource, memoised on the first request by ``httpcache.answers_for``; not data.
     http_answers: Any = field(default=None, init=False, repr=False, compare=False)
+    #: The body as the segments of pieces it is joined from (a feed's parts, a listing's
+    #: months), when it is: its gzip is then compressed segment by segment, and the next
+    #: version of the resource takes over the segments that did not change (``compress``).
+    segments: Callable[[], Iterable[Segment]] | None = field(
+        default=None, kw_only=True, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.etag:
@@ -52,10 +57,25 @@ class Resource:
 
     @functools.cached_property
     def gzipped(self) -> bytes:
-        """The body gzip-compressed once, deterministically (no name, mtime 0): served with
-        ``Content-Encoding: gzip`` and written as the ``.gz`` sibling nginx's gzip_static
-        sends, so neither compresses per request."""
-        return gzip.compress(self.body, compresslevel=6, mtime=0)
+        """The body gzip-compressed once, deterministically (the same bytes for the same
+        body and segments, however they were reached): served with ``Content-Encoding: gzip``
+        and written as the ``.gz`` sibling nginx's gzip_static sends, so neither compresses
+        per request. A server packs it beforehand (:meth:`pack`)."""
+        return self._compress(None)[0]
+
+    def _compress(self, previous: Resource | None) -> tuple[bytes, Offsets | None]:
+        if self.segments is None:
+            return gzip_bytes(self.body), None
+        old = vars(previous).get("_offsets") if previous is not None else None
+        return segmented_gzip(self.segments(), self.body,
+                              (previous.gzipped, old) if old else None)  # type: ignore[union-attr]
+
+    def pack(self, previous: Resource | None = None) -> None:
+        """Compute and keep :attr:`gzipped`, from the unchanged segments of ``previous`` (the
+        resource this one replaces at its path) where it has any."""
+        if "gzipped" not in vars(self):
+            packed, offsets = self._compress(previous)
+            vars(self).update(gzipped=packed, _offsets=offsets)  # the cached_property's slot
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,9 @@ class Site:
     renderer: Renderer
     #: The same resources as in ``resources``, by event (for the next site).
     own: EventResources | None = None
+    #: The resources made for this site, not taken over from the previous one: the ones
+    #: a server must compress (:func:`pack_fresh`).
+    fresh: tuple[Resource, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def tracked(self) -> Mapping[str, Tracked]:
@@ -101,16 +124,19 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     tracked = tracked or {}
     renderer = Renderer(data, tracked, previous.renderer if previous is not None else None, memo)
     before = previous.resources if previous is not None else {}
+    fresh: list[Resource] = []
 
-    def resource(path: str, body: bytes, content_type: str,
-                 download_name: str | None = None) -> Resource:
+    def resource(path: str, body: bytes, content_type: str, download_name: str | None = None,
+                 segments: Callable[[], Iterable[Segment]] | None = None) -> Resource:
         # The memo hands back the same bytes object for an unchanged invite or page: keep
         # its Resource, and so its ETag and compressed bytes, instead of hashing it again.
         old = before.get(path)
         if old is not None and old.body is body and old.content_type == content_type \
                 and old.download_name == download_name:
             return old
-        return Resource(path, body, content_type, download_name)
+        made = Resource(path, body, content_type, download_name, segments=segments)
+        fresh.append(made)
+        return made
 
     def per_event(kind: str, event: Event, path: str, make_body: Callable[[], bytes],
                   content_type: str, download_name: str | None = None,
@@ -124,7 +150,8 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
 
     memo = renderer.memo
     feeds = tuple(all_feeds(data))
-    resources = [resource(feed.path, renderer.feed(feed), CONTENT_TYPE) for feed in feeds]
+    resources = [resource(feed.path, assembled.body, CONTENT_TYPE, segments=assembled.segments)
+                 for feed in feeds for assembled in [renderer.feed_assembled(feed, "ical")]]
     tracked_in_order = tuple(map(renderer.tracked.get, map(_ID, data.events)))
     old = previous.own if previous is not None else None
     changed = _changed_events(old, renderer.context, data.events, tracked_in_order)
@@ -144,11 +171,12 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     resources += invites
     resources.append(resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
     # Issue 3: jCal twins of the feeds, and the HTML pages with their CSS and script.
-    resources += [resource(urls.jcal_path(feed.path), renderer.feed_jcal(feed), JCAL_TYPE)
-                  for feed in feeds]
+    resources += [resource(urls.jcal_path(feed.path), assembled.body, JCAL_TYPE,
+                           segments=assembled.segments)
+                  for feed in feeds for assembled in [renderer.feed_assembled(feed, "jcal")]]
     pages = PageContext(data, feeds, memo)
-    resources += [resource(path, body, content_type)
-                  for path, body, content_type in page_resources(pages, feeds)]
+    resources += [resource(path, page.body, HTML_TYPE, segments=page.segments)
+                  for path, page in page_resources(pages, feeds)]
     event_pages = each_event(old.pages if old else [], lambda event: per_event(
         "page", event, urls.page_resource(urls.event_page_path(event.id)),
         functools.partial(pages.event_page, event), HTML_TYPE))
@@ -157,7 +185,18 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
                   for path, body, content_type in static_resources()]
     renderer.memo.release()
     own = EventResources(renderer.context, data.events, tracked_in_order, invites, event_pages)
-    return Site(data, feeds, {r.path: r for r in resources}, renderer, own)
+    return Site(data, feeds, {r.path: r for r in resources}, renderer, own, tuple(fresh))
+
+
+def pack_fresh(site: Site, previous: Site | None) -> None:
+    """Compress every compressible body that ``site`` made (the ones it took over from
+    ``previous`` are compressed already), each from the unchanged segments of the body it
+    replaces: a server then answers ``Accept-Encoding: gzip`` by a look-up alone, and a
+    gunicorn master's workers inherit the compressed bytes instead of each compressing them."""
+    before = previous.resources if previous is not None else {}
+    for res in site.fresh:
+        if res.compressible:
+            res.pack(before.get(res.path))
 
 
 _ID = attrgetter("id")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from operator import attrgetter
@@ -25,6 +25,7 @@ from typing import Any
 
 from icalendar import Calendar, Component
 
+from ..compress import Segment, cut_after, segments_of
 from ..memo import SMALL_CHANGE, Memo, changed_positions
 from ..model import Event, EventsData, Tracked
 from ..select import Feed
@@ -47,10 +48,13 @@ class Part:
     jcal: bytes
     ical_size: int = field(init=False, repr=False, compare=False)
     jcal_size: int = field(init=False, repr=False, compare=False)
+    #: Whether a compressed segment of a feed ends after this part (``compress.cut_after``).
+    cut: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "ical_size", len(self.ical))
         object.__setattr__(self, "jcal_size", len(self.jcal))
+        object.__setattr__(self, "cut", cut_after(self.ical))
 
     @classmethod
     def of(cls, component: Component) -> Part:
@@ -62,10 +66,23 @@ class Part:
 class Assembled:
     """A feed's bytes in one form, with what they were made of and where each part begins."""
 
+    form: str  # "ical" or "jcal"
     head: Any
     parts: list[Part]
     body: bytes
     starts: array  # offset of each part's bytes in ``body``
+
+    def segments(self) -> Iterator[Segment]:
+        """``body`` as the segments its gzip is compressed in (``compress``): the head, the
+        parts with their separators, the end."""
+        separator, end = _FORMS[self.form]
+        yield (self.head,)
+        yield from segments_of(map(attrgetter(self.form), self.parts),
+                               map(_CUT, self.parts), separator)
+        yield (end,)
+
+
+_CUT = attrgetter("cut")
 
 
 #: A form's separator between parts and its end (the head comes first).
@@ -98,14 +115,14 @@ def _assembled_form(form: str, head: bytes, parts: list[Part],
                 for later in range(index + 1, following):
                     starts[later] += shift
             pieces.append(old.body[position:])
-            return Assembled(head, parts, b"".join(pieces), starts)
+            return Assembled(form, head, parts, b"".join(pieces), starts)
     chunk = attrgetter(form)
     body = b"".join((head, separator.join([chunk(p) for p in parts]), end))
     starts, position = array("q"), len(head)
     for part in parts:
         starts.append(position)
         position += size(part) + len(separator)
-    return Assembled(head, parts, body, starts)
+    return Assembled(form, head, parts, body, starts)
 
 
 def _json(value: object) -> str:
@@ -210,23 +227,29 @@ class Renderer:
         return parts
 
     def feed(self, feed: Feed) -> bytes:
-        return self._assembled(feed, "ical", _head_ical, _assemble_ical)
+        if feed.filtered:
+            return _assemble_ical(self._header(feed, "ical", _head_ical),
+                                  self._feed_components(feed))
+        return self.feed_assembled(feed, "ical").body
 
     def feed_jcal(self, feed: Feed) -> bytes:
-        return self._assembled(feed, "jcal", _head_jcal, _assemble_jcal)
-
-    def _assembled(self, feed: Feed, form: str, head_of, assemble):  # noqa: ANN001, ANN202
-        """A feed's bytes: the previous site's very bytes object while the header and every
-        part are the same objects (so ``site`` keeps its Resource: no joining, no hashing of
-        a feed the edit did not touch), patched where only some parts changed."""
-        head, parts = self._header(feed, form, head_of), self._feed_components(feed)
         if feed.filtered:
-            return assemble(head, parts)
+            return _assemble_jcal(self._header(feed, "jcal", _head_jcal),
+                                  self._feed_components(feed))
+        return self.feed_assembled(feed, "jcal").body
+
+    def feed_assembled(self, feed: Feed, form: str) -> Assembled:
+        """A site feed in ``form``: the previous site's very bytes object while the header
+        and every part are the same objects (so ``site`` keeps its Resource: no joining, no
+        hashing of a feed the edit did not touch), patched where only some parts changed."""
+        assert not feed.filtered, "a filtered feed is not kept"
+        head = self._header(feed, form, _head_ical if form == "ical" else _head_jcal)
+        parts = self._feed_components(feed)
         key = (f"feed {form}", feed.path)
         old = self.memo.handed_over(key)
         return self.memo.revalidate(
             key, lambda old: old.head is head and old.parts == parts,
-            lambda: _assembled_form(form, head, parts, old)).body
+            lambda: _assembled_form(form, head, parts, old))
 
     def invite(self, event: Event) -> bytes:
         """The same bytes object as long as the event's inputs are the same (``site`` then

@@ -1,0 +1,115 @@
+"""gzip bodies made of independently compressed segments, so an edit recompresses one segment.
+
+A server holds every compressible body gzip-compressed (``Content-Encoding: gzip`` is then a
+look-up, never work done for a request). After an edit of one event of 10,000, the bodies
+that show it (the "all" feed and its jCal twin, two topic and two organiser feeds, the
+listings: about 65 MB) change, and compressing them again whole takes ~1.4 s, longer than the
+rest of the reload. But those bodies are joined from pieces that are, but for the edited
+event's, the very same bytes objects as before (a feed's parts, a listing's months).
+
+So the deflate stream is cut into segments of whole pieces, each compressed by a fresh
+compressor primed with the last 32 KB of the segment before it (the window a decompressor
+holds at that point: deflate's preset dictionary) and ended by a sync flush (byte-aligned).
+Concatenated, they are one valid deflate stream; the gzip framing (header, CRC-32 and size of
+the whole body) goes around them. A segment's compressed bytes depend on it and the segment
+before it only, so a body built after an edit copies those of every (previous, segment) pair
+that recurs from the body it replaces, and compresses the others: the edited segment and
+the one after it. Segments end after pieces chosen by their content (``cut_after``) once they
+hold a window's worth, not after a count of pieces, so the later segments stay the same when
+an event is added or removed. Measured on a 1,000-event feed (segments of ~44 KB): 1.8 %
+larger than one stream over the whole body (18 % without the primed window), for the same
+compression time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+
+#: The compression level of every gzip body icalpub serves or writes (gzip's and nginx's
+#: usual trade-off between size and time).
+LEVEL = 6
+#: The 10-byte header ``gzip.compress(..., mtime=0)`` writes: no name, no mtime.
+GZIP_HEADER = gzip.compress(b"", compresslevel=LEVEL, mtime=0)[:10]
+#: The last block of a deflate stream: an empty, final block with fixed codes.
+_FINAL_BLOCK = b"\x03\x00"
+
+Segment = tuple[bytes, ...]
+#: Where each segment's compressed bytes lie in a packed body: (segment before it, segment)
+#: -> (start, stop).
+Offsets = dict[tuple[Segment, Segment], tuple[int, int]]
+#: deflate's window: how far back a segment's compressed bytes may refer.
+WINDOW = 32 * 1024
+
+
+def gzip_bytes(body: bytes) -> bytes:
+    """``body`` gzip-compressed in one stream, deterministically (no name, mtime 0)."""
+    return gzip.compress(body, compresslevel=LEVEL, mtime=0)
+
+
+def deflate_segment(segment: Segment, before: Segment = ()) -> bytes:
+    """One segment's raw deflate bytes, which may refer into the last 32 KB of ``before``
+    (the segment that comes before it in the stream) and end on a byte boundary (sync flush),
+    so that the next segment's bytes can follow them in the same stream."""
+    window = b"".join(before)[-WINDOW:]
+    compressor = (zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=window)
+                  if window else zlib.compressobj(LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS))
+    out = [compressor.compress(piece) for piece in segment]
+    out.append(compressor.flush(zlib.Z_SYNC_FLUSH))
+    return b"".join(out)
+
+
+def segmented_gzip(segments: Iterable[Segment], body: bytes,
+                   previous: tuple[bytes, Mapping[tuple[Segment, Segment], tuple[int, int]]]
+                   | None = None) -> tuple[bytes, Offsets]:
+    """``body`` (the concatenation of every piece of ``segments``, in order) as gzip bytes,
+    and where each segment's compressed bytes lie in them. ``previous``: the same pair for the
+    body this one replaces; its segments that recur after the same segment are copied, not
+    compressed again. The bytes are the same either way."""
+    old_packed, old_offsets = previous if previous is not None else (b"", {})
+    old_view = memoryview(old_packed)  # slices copied once, by the join
+    chunks: list[bytes | memoryview]
+    chunks, offsets, position = [GZIP_HEADER], {}, len(GZIP_HEADER)
+    before: Segment = ()
+    for segment in segments:
+        key = (before, segment)
+        where = old_offsets.get(key)
+        deflated = (old_view[where[0]:where[1]] if where is not None
+                    else deflate_segment(segment, before))
+        chunks.append(deflated)
+        offsets[key] = (position, position + len(deflated))
+        position += len(deflated)
+        before = segment
+    chunks += [_FINAL_BLOCK, struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)]
+    packed = b"".join(chunks)
+    old_view.release()
+    return packed, offsets
+
+
+def cut_after(piece: bytes) -> bool:
+    """Whether a segment may end after ``piece``: one piece in 8, by its content (the same
+    piece cuts in every body and every process)."""
+    return zlib.crc32(piece) & 7 == 0
+
+
+def segments_of(pieces: Iterable[bytes], cuts: Iterable[bool],
+                separator: bytes = b"") -> Iterator[Segment]:
+    """``pieces`` (joined by ``separator``) in segments: a segment ends after a piece whose
+    ``cut`` is true once it holds a window's worth of bytes, so that the next one is primed
+    with a full window. An edit that does not move a cut leaves every other segment as it
+    was; one that does (an event added) changes the segments up to the next common cut."""
+    run: list[bytes] = []
+    size, first = 0, True
+    for piece, cut in zip(pieces, cuts):
+        if separator and not first:  # a segment may begin with one
+            run.append(separator)
+        run.append(piece)
+        size += len(piece)
+        first = False
+        if cut and size >= WINDOW:
+            yield tuple(run)
+            run, size = [], 0
+    if run:
+        yield tuple(run)
