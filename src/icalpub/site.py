@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -194,9 +196,14 @@ def pack_fresh(site: Site, previous: Site | None) -> None:
     replaces: a server then answers ``Accept-Encoding: gzip`` by a look-up alone, and a
     gunicorn master's workers inherit the compressed bytes instead of each compressing them."""
     before = previous.resources if previous is not None else {}
-    for res in site.fresh:
-        if res.compressible:
-            res.pack(before.get(res.path))
+    todo = [res for res in site.fresh if res.compressible]
+    # zlib lets go of the GIL while it compresses: threads use every core (a start-up
+    # compresses ~350 MB at 10,000 events: 9.4 s in one thread)
+    with ThreadPoolExecutor(min(len(todo), len(os.sched_getaffinity(0))) or 1,
+                            thread_name_prefix="icalpub-pack") as pool:
+        for _ in pool.map(lambda res: res.pack(before.get(res.path)), todo,
+                          chunksize=1):
+            pass
 
 
 _ID = attrgetter("id")
