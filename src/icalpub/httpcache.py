@@ -152,9 +152,10 @@ def http_date(when: datetime) -> str:
 
 class Answers:
     """Everything a request for one resource can get, in one snapshot: the identity 200, the
-    gzip 200 (built on the first request that accepts gzip, so memory does not grow by the
-    compressed bodies nobody asked for) and the 304s, each as a status and a header tuple.
-    Built by :func:`answers_for`; see :func:`answer` for the choice."""
+    gzip 200 (its headers made on the first request that accepts gzip; the compressed body is
+    the resource's, which a server compresses before it serves, see ``site.pack_fresh``) and
+    the 304s, each as a status and a header tuple. Built by :func:`answers_for`; see
+    :func:`answer` for the choice."""
 
     __slots__ = ("resource", "snapshot", "etag", "gz_etag", "last_modified", "modified_seconds",
                  "identity", "not_modified", "gz_not_modified", "_gzip", "_common")
