@@ -280,6 +280,36 @@ def test_static_snapshot_reads_each_file_once_with_the_manifest_etag(events_file
     assert app.test_client().get(FEED).data == result.site.resources["feeds/all.ics"].body
 
 
+def test_static_snapshot_sends_the_built_gz_files_and_never_a_stale_one(
+        tmp_path, events_file, monkeypatch):
+    """``serve --static`` answers gzip with the build's ``.gz`` file (what nginx's gzip_static
+    sends), compressing nothing; a ``.gz`` that is not of the file's bytes is not sent."""
+    import gzip
+
+    from icalpub import compress
+
+    events = events_file()
+    result = publish(load_events(events), tmp_path / "state.json", now=FakeClock()())
+    export(result.site, result.modified, tmp_path / "public")
+    stale = tmp_path / "public/feeds/topics/circular.ics.gz"
+    stale.write_bytes(compress.gzip_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"))  # our header
+    client = create_app({"TESTING": True, "STATIC_DIR": str(tmp_path / "public")}).test_client()
+    real = gzip.compress
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("compressed during a request")
+
+    monkeypatch.setattr(compress, "deflate_segment", refuse)
+    monkeypatch.setattr(gzip, "compress", refuse)
+    for name in ("feeds/all.ics", "feeds/all.json", "index.html", "events/winter-webinar.ics"):
+        answer = client.get(f"/{name.removesuffix('index.html')}", headers={"Accept-Encoding": "gzip"})
+        assert answer.headers["Content-Encoding"] == "gzip", name
+        assert answer.data == (tmp_path / "public" / f"{name}.gz").read_bytes(), name
+    monkeypatch.setattr(gzip, "compress", real)
+    answer = client.get("/feeds/topics/circular.ics", headers={"Accept-Encoding": "gzip"})
+    assert gzip.decompress(answer.data) == (tmp_path / "public/feeds/topics/circular.ics").read_bytes()
+
+
 def test_static_snapshot_does_not_trust_a_malformed_manifest_etag(tmp_path, events_file):
     import json
 

@@ -76,8 +76,11 @@ class Resource:
         """Compute and keep :attr:`gzipped`, from the unchanged segments of ``previous`` (the
         resource this one replaces at its path) where it has any."""
         if "gzipped" not in vars(self):
-            packed, offsets = self._compress(previous)
-            vars(self).update(gzipped=packed, _offsets=offsets)  # the cached_property's slot
+            self.keep_gzipped(*self._compress(previous))
+
+    def keep_gzipped(self, packed: bytes, offsets: Offsets | None = None) -> None:
+        """Keep ``packed`` as :attr:`gzipped` (for instance a built tree's ``.gz`` file)."""
+        vars(self).update(gzipped=packed, _offsets=offsets)  # the cached_property's slot
 
 
 @dataclass(frozen=True)

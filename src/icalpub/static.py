@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import struct
 import threading
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .compress import GZIP_HEADER
 from .errors import ExportError
 from .export import MANIFEST
 from .site import Resource
@@ -66,8 +69,13 @@ class StaticSnapshot:
         # The manifest's ETag goes into a header: anything but the digest build writes is
         # recomputed rather than trusted.
         etag = etag if isinstance(etag, str) and _ETAG.fullmatch(etag) else ""
-        return Resource(path, body, entry["content_type"], download_name=entry.get("download_name"),
-                        etag=etag)
+        resource = Resource(path, body, entry["content_type"],
+                            download_name=entry.get("download_name"), etag=etag)
+        if resource.compressible:
+            packed = _gzip_sibling(target, body)
+            if packed is not None:  # else compressed on the first request that wants it
+                resource.keep_gzipped(packed)
+        return resource
 
     def resource_modified(self, path: str) -> datetime:
         modified = self._modified.get(path)
@@ -76,6 +84,20 @@ class StaticSnapshot:
             modified = datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
             self._modified[path] = modified
         return modified
+
+
+def _gzip_sibling(target: Path, body: bytes) -> bytes | None:
+    """The build's ``.gz`` file of ``body`` (the one nginx's gzip_static sends), if it is one:
+    icalpub's header, and a trailer with the body's CRC-32 and size (a stale or foreign file
+    is not served)."""
+    try:
+        packed = target.with_name(target.name + ".gz").read_bytes()
+    except OSError:
+        return None
+    trailer = struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
+    if packed.startswith(GZIP_HEADER) and packed.endswith(trailer) and len(packed) > 18:
+        return packed
+    return None
 
 
 def read_manifest(root: Path) -> StaticSnapshot:
