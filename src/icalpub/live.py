@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -286,10 +287,17 @@ class LiveSite:
                   else functools.partial(self._settled_and_unchanged, signature))
         served = previous.site if previous is not None else None
         # Every gzip body is held before the site is served (and, in a gunicorn master,
-        # before the workers fork with it): a request never compresses.
-        result = publish(data, self.state_path, now=self.clock(), previous=served,
-                         optimistic=self._watching, before_commit=commit,
-                         built=functools.partial(pack_fresh, previous=served))
+        # before the workers fork with it): a request never compresses. Each site rendered
+        # is compressed in the background while ``publish`` waits for the file to settle
+        # and saves the state (zlib and fsync both let go of the GIL).
+        with ThreadPoolExecutor(1, thread_name_prefix="icalpub-pack") as background:
+            packing: list[Future[None]] = []
+            result = publish(data, self.state_path, now=self.clock(), previous=served,
+                             optimistic=self._watching, before_commit=commit,
+                             built=lambda site: packing.append(
+                                 background.submit(pack_fresh, site, served)))
+            for done in packing:
+                done.result()  # its exception, if any, is this load's
         for change in result.changes:
             log.info("%s", change)
         return Snapshot(result.site, result.modified, result.valid_until)

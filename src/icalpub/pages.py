@@ -82,18 +82,24 @@ MONTH_END = "      </ol>\n    </section>\n"
 class Listing:
     """A listing page's bytes, and its events grouped by month as (month, start, stop) index
     ranges over ``events``: a site's listing after an edit starts from the previous one's.
-    ``pieces`` are what ``body`` is joined from: the page before the months, each month (the
-    previous listing's bytes objects where unchanged), the page after them."""
+    ``ends``: where each piece of ``body`` ends (the page before the months, each month, the
+    page after them); ``pieces``: those pieces themselves where a server keeps the months
+    anyway (the previous listing's bytes objects where unchanged), else None (``icalpub
+    build`` would hold every listing twice)."""
 
     events: tuple[Event, ...]
     groups: tuple[tuple[str, int, int], ...]
-    pieces: tuple[bytes, ...]
     body: bytes
+    ends: tuple[int, ...]
+    pieces: tuple[bytes, ...] | None
 
     def segments(self) -> Iterator[Segment]:
         """Months of a window's size or more on their own (small ones together): after an
         edit only its month (and the next) is compressed again."""
-        return segments_of(self.pieces, itertools.repeat(True))
+        pieces = self.pieces
+        if pieces is None:  # the same bytes, copied out for as long as they are compressed
+            pieces = (self.body[start:end] for start, end in zip((0, *self.ends), self.ends))
+        return segments_of(pieces, itertools.repeat(True))
 
 
 def _groups(ctx: PageContext, events: tuple[Event, ...],
@@ -204,7 +210,8 @@ def listing(ctx: PageContext, feed: Feed, *, heading: str, intro: str, query: Qu
     before, slot, after = page.partition(MONTHS_SLOT)
     assert slot and MONTHS_SLOT not in after, "the listing template shows its months once"
     pieces = (before.encode(), *months, after.encode())
-    return Listing(events, groups, pieces, b"".join(pieces))
+    ends = tuple(itertools.accumulate(map(len, pieces)))
+    return Listing(events, groups, b"".join(pieces), ends, pieces if keep is not None else None)
 
 
 def event_page(ctx: PageContext, view: EventView) -> bytes:
