@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from icalpub import compress
-from icalpub.compress import gzip_bytes, segmented_gzip
+from icalpub.compress import gzip_bytes
 from icalpub.load import EventsCache, load_events
 from icalpub.publish import publish
 from icalpub.site import Resource, pack_fresh
@@ -28,7 +28,25 @@ def _pieces(count: int, seed: int = 1) -> list[bytes]:
 
 
 def _segments(pieces: list[bytes]) -> list[tuple[bytes, ...]]:
-    return list(compress.segments_of(pieces, map(compress.cut_after, pieces)))
+    return list(compress.segments_of(pieces, map(len, pieces), map(compress.cut_after, pieces)))
+
+
+class _Joined:
+    """A body joined from bytes pieces, in the given segments (what ``pages.Listing`` is)."""
+
+    def __init__(self, segments):
+        self._segments = segments
+
+    def segments(self):
+        return self._segments
+
+    @staticmethod
+    def segment_bytes(segment):
+        return b"".join(segment)
+
+
+def segmented_gzip(segments, body, previous=None):
+    return compress.segmented_gzip(_Joined(segments), body, previous)
 
 
 def _inflate(packed: bytes) -> bytes:
@@ -41,11 +59,11 @@ def _inflate(packed: bytes) -> bytes:
 
 @pytest.fixture
 def deflated(monkeypatch):
-    """The segments compressed (not copied) from here on."""
-    calls: list[tuple[bytes, ...]] = []
+    """The bytes of the segments compressed (not copied) from here on."""
+    calls: list[bytes] = []
     real = compress.deflate_segment
     monkeypatch.setattr(compress, "deflate_segment",
-                        lambda segment, before=(): calls.append(segment) or real(segment, before))
+                        lambda data, window=b"": calls.append(data) or real(data, window))
     return calls
 
 
@@ -90,7 +108,8 @@ def test_an_edit_compresses_its_segment_and_the_next_only(deflated):
     changed = [s for s in new_segments if s not in set(segments)]
     assert len(changed) == 1
     following = new_segments[new_segments.index(changed[0]) + 1]
-    assert deflated[:2] == [changed[0], following] and len(deflated) == 2 + len(new_segments)
+    assert deflated[:2] == [b"".join(changed[0]), b"".join(following)]
+    assert len(deflated) == 2 + len(new_segments)
 
 
 def test_an_added_piece_keeps_the_later_segments(deflated):
@@ -122,7 +141,8 @@ def test_a_server_compresses_after_an_edit_only_what_the_edit_touched(tmp_path, 
     site = publish(load_events(path, cache=cache), state, now=now, optimistic=True).site
     pack_fresh(site, None)
     assert all("gzipped" in vars(r) for r in site.resources.values() if r.compressible)
-    whole = {path: list(r.segments()) for path, r in site.resources.items() if r.segments}
+    whole = {path: list(r.segments.segments()) for path, r in site.resources.items()
+             if r.segments}
     assert len(whole["feeds/all.ics"]) > 10
 
     text = path.read_text(encoding="utf-8")

@@ -98,8 +98,12 @@ class Listing:
         edit only its month (and the next) is compressed again."""
         pieces = self.pieces
         if pieces is None:  # the same bytes, copied out for as long as they are compressed
-            pieces = (self.body[start:end] for start, end in zip((0, *self.ends), self.ends))
-        return segments_of(pieces, itertools.repeat(True))
+            pieces = tuple(self.body[start:end] for start, end in zip((0, *self.ends), self.ends))
+        return segments_of(pieces, map(len, pieces), itertools.repeat(True))
+
+    @staticmethod
+    def segment_bytes(segment: Segment) -> bytes:
+        return b"".join(segment)  # type: ignore[arg-type]
 
 
 def _groups(ctx: PageContext, events: tuple[Event, ...],

@@ -12,13 +12,13 @@ import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
 from . import urls
-from .compress import Offsets, Segment, gzip_bytes, segmented_gzip
+from .compress import Offsets, SegmentSource, gzip_bytes, segmented_gzip
 from .memo import SMALL_CHANGE, Memo, changed_positions
 from .model import Event, EventsData, Tracked
 from .pages import HTML_TYPE, PageContext, page_resources, static_resources
@@ -43,11 +43,11 @@ class Resource:
     #: The HTTP answers (headers of the 200s and the 304) for the snapshot serving this
     #: resource, memoised on the first request by ``httpcache.answers_for``; not data.
     http_answers: Any = field(default=None, init=False, repr=False, compare=False)
-    #: The body as the segments of pieces it is joined from (a feed's parts, a listing's
-    #: months), when it is: its gzip is then compressed segment by segment, and the next
-    #: version of the resource takes over the segments that did not change (``compress``).
-    segments: Callable[[], Iterable[Segment]] | None = field(
-        default=None, kw_only=True, repr=False, compare=False)
+    #: What the body is joined from, in segments (a feed's parts, a listing's months), when
+    #: it is: its gzip is then compressed segment by segment, and the next version of the
+    #: resource takes over the segments that did not change (``compress``).
+    segments: SegmentSource | None = field(default=None, kw_only=True, repr=False,
+                                           compare=False)
 
     def __post_init__(self) -> None:
         if not self.etag:
@@ -69,7 +69,7 @@ class Resource:
         if self.segments is None:
             return gzip_bytes(self.body), None
         old = vars(previous).get("_offsets") if previous is not None else None
-        return segmented_gzip(self.segments(), self.body,
+        return segmented_gzip(self.segments, self.body,
                               (previous.gzipped, old) if old else None)  # type: ignore[union-attr]
 
     def pack(self, previous: Resource | None = None) -> None:
@@ -132,7 +132,7 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     fresh: list[Resource] = []
 
     def resource(path: str, body: bytes, content_type: str, download_name: str | None = None,
-                 segments: Callable[[], Iterable[Segment]] | None = None) -> Resource:
+                 segments: SegmentSource | None = None) -> Resource:
         # The memo hands back the same bytes object for an unchanged invite or page: keep
         # its Resource, and so its ETag and compressed bytes, instead of hashing it again.
         old = before.get(path)
@@ -155,7 +155,7 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
 
     memo = renderer.memo
     feeds = tuple(all_feeds(data))
-    resources = [resource(feed.path, assembled.body, CONTENT_TYPE, segments=assembled.segments)
+    resources = [resource(feed.path, assembled.body, CONTENT_TYPE, segments=assembled)
                  for feed in feeds for assembled in [renderer.feed_assembled(feed, "ical")]]
     tracked_in_order = tuple(map(renderer.tracked.get, map(_ID, data.events)))
     old = previous.own if previous is not None else None
@@ -177,10 +177,10 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     resources.append(resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
     # Issue 3: jCal twins of the feeds, and the HTML pages with their CSS and script.
     resources += [resource(urls.jcal_path(feed.path), assembled.body, JCAL_TYPE,
-                           segments=assembled.segments)
+                           segments=assembled)
                   for feed in feeds for assembled in [renderer.feed_assembled(feed, "jcal")]]
     pages = PageContext(data, feeds, memo)
-    resources += [resource(path, page.body, HTML_TYPE, segments=page.segments)
+    resources += [resource(path, page.body, HTML_TYPE, segments=page)
                   for path, page in page_resources(pages, feeds)]
     event_pages = each_event(old.pages if old else [], lambda event: per_event(
         "page", event, urls.page_resource(urls.event_page_path(event.id)),

@@ -37,12 +37,15 @@ from .vtimezone import build_vtimezone
 END = b"END:VCALENDAR\r\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Part:
     """One component, serialised: its iCalendar bytes and its jCal (compact JSON, UTF-8).
     Both are bytes so a feed of 10,000 parts is one C-level join, never re-encoded. Their
     sizes are kept beside them: a feed patched in place (:func:`_assembled_form`) finds
-    where each part sits without touching the bytes of the parts that did not change."""
+    where each part sits without touching the bytes of the parts that did not change.
+    Parts compare and hash as themselves (identity): an unchanged part is the same object
+    from one site to the next, and a compressed segment of parts is found again without
+    hashing their bytes (``compress``)."""
 
     ical: bytes
     jcal: bytes
@@ -73,13 +76,20 @@ class Assembled:
     starts: array  # offset of each part's bytes in ``body``
 
     def segments(self) -> Iterator[Segment]:
-        """``body`` as the segments its gzip is compressed in (``compress``): the head, the
-        parts with their separators, the end."""
+        """``body`` as the segments its gzip is compressed in (``compress``): the head, runs
+        of parts (each but the first led by the separator), the end."""
         separator, end = _FORMS[self.form]
         yield (self.head,)
-        yield from segments_of(map(attrgetter(self.form), self.parts),
-                               map(_CUT, self.parts), separator)
+        yield from segments_of(self.parts, map(attrgetter(f"{self.form}_size"), self.parts),
+                               map(_CUT, self.parts), separator or None)
         yield (end,)
+
+    def segment_bytes(self, segment: Segment) -> bytes:
+        """A segment's bytes: its leading bytes (head, end or separator), then its parts
+        joined by the separator."""
+        first = segment[0]
+        lead, parts = (first, segment[1:]) if isinstance(first, bytes) else (b"", segment)
+        return lead + _FORMS[self.form][0].join(map(attrgetter(self.form), parts))
 
 
 _CUT = attrgetter("cut")
