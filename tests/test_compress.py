@@ -3,6 +3,7 @@ after an edit only the segments it touched are compressed again."""
 
 import gzip
 import importlib.util
+import itertools
 import random
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,8 @@ def _pieces(count: int, seed: int = 1) -> list[bytes]:
 
 
 def _segments(pieces: list[bytes]) -> list[tuple[bytes, ...]]:
-    return list(compress.segments_of(pieces, map(len, pieces), map(compress.cut_after, pieces)))
+    ends = list(itertools.accumulate(map(len, pieces)))
+    return list(compress.segments_of(pieces, ends, map(compress.cut_after, pieces)))
 
 
 class _Joined:

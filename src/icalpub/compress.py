@@ -26,7 +26,9 @@ from __future__ import annotations
 import gzip
 import struct
 import zlib
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from bisect import bisect_left
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from itertools import compress
 from typing import Protocol
 
 #: The compression level of every gzip body icalpub serves or writes (gzip's and nginx's
@@ -107,21 +109,22 @@ def cut_after(piece: bytes) -> bool:
     return zlib.crc32(piece) & 7 == 0
 
 
-def segments_of(items: Iterable[Hashable], sizes: Iterable[int], cuts: Iterable[bool],
-                lead: Hashable | None = None) -> Iterator[Segment]:
+def segments_of(items: Sequence[Hashable], ends: Sequence[int], cuts: Iterable[bool],
+                lead: Hashable | None = None, begin: int = 0) -> Iterator[Segment]:
     """``items`` in segments: a segment ends after an item whose ``cut`` is true once it
-    holds a window's worth of bytes (``sizes``), so that the next one is primed with a full
-    window. Every segment but the first begins with ``lead`` when given (the separator that
-    comes before its first item). An edit that does not move a cut leaves every other
-    segment as it was; one that does (an event added) changes the segments up to the next
-    common cut."""
-    run: list[Hashable] = []
-    size = 0
-    for item, item_size, cut in zip(items, sizes, cuts):
-        run.append(item)
-        size += item_size
-        if cut and size >= WINDOW:
-            yield tuple(run)
-            run, size = [] if lead is None else [lead], 0
-    if run and run != [lead]:
-        yield tuple(run)
+    holds a window's worth of bytes, so that the next one is primed with a full window.
+    ``ends``: where each item ends in the body (``begin``: where the first one begins).
+    Every segment but the first begins with ``lead`` when given (the separator that comes
+    before its first item). An edit that does not move a cut leaves every other segment as
+    it was; one that does (an event added) changes the segments up to the next common cut.
+    A feed has 10,000 items and ~300 segments: the ends are found by bisection (C-level
+    passes), not by a step per item."""
+    cutting = list(compress(range(len(ends)), cuts))  # the items a segment may end after
+    start, base = 0, begin
+    while start < len(ends):
+        enough = bisect_left(ends, base + WINDOW, lo=start)  # first item with a window
+        at = bisect_left(cutting, enough)
+        end = cutting[at] + 1 if at < len(cutting) else len(ends)
+        run = tuple(items[start:end])
+        yield run if lead is None or start == 0 else (lead, *run)
+        start, base = end, ends[end - 1]

@@ -99,7 +99,7 @@ class Listing:
         pieces = self.pieces
         if pieces is None:  # the same bytes, copied out for as long as they are compressed
             pieces = tuple(self.body[start:end] for start, end in zip((0, *self.ends), self.ends))
-        return segments_of(pieces, map(len, pieces), itertools.repeat(True))
+        return segments_of(pieces, self.ends, itertools.repeat(True))
 
     @staticmethod
     def segment_bytes(segment: Segment) -> bytes:

@@ -80,8 +80,12 @@ class Assembled:
         of parts (each but the first led by the separator), the end."""
         separator, end = _FORMS[self.form]
         yield (self.head,)
-        yield from segments_of(self.parts, map(attrgetter(f"{self.form}_size"), self.parts),
-                               map(_CUT, self.parts), separator or None)
+        # where each part ends: where the next begins (its separator counted with it), and
+        # the last where the end begins: offsets kept with the body, no part is looked at
+        ends = self.starts[1:]
+        ends.append(len(self.body) - len(end))
+        yield from segments_of(self.parts, ends, map(_CUT, self.parts), separator or None,
+                               self.starts[0] if self.parts else 0)
         yield (end,)
 
     def segment_bytes(self, segment: Segment) -> bytes:
