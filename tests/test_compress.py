@@ -89,6 +89,11 @@ def test_empty_and_tiny_bodies(segments):
     assert _inflate(segmented_gzip(segments, body)[0]) == body
 
 
+def test_no_pieces_no_segments():
+    assert list(compress.segments_of([], [], [])) == []
+    assert _segments([b"x" * 40_000]) == [(b"x" * 40_000,)]
+
+
 def test_an_edit_compresses_its_segment_and_the_next_only(deflated):
     pieces = _pieces(2000)
     segments = _segments(pieces)

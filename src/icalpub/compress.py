@@ -119,6 +119,7 @@ def segments_of(items: Sequence[Hashable], ends: Sequence[int], cuts: Iterable[b
     it was; one that does (an event added) changes the segments up to the next common cut.
     A feed has 10,000 items and ~300 segments: the ends are found by bisection (C-level
     passes), not by a step per item."""
+    assert len(ends) == len(items), "an end per item"
     cutting = list(compress(range(len(ends)), cuts))  # the items a segment may end after
     start, base = 0, begin
     while start < len(ends):

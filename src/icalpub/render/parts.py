@@ -82,10 +82,11 @@ class Assembled:
         yield (self.head,)
         # where each part ends: where the next begins (its separator counted with it), and
         # the last where the end begins: offsets kept with the body, no part is looked at
-        ends = self.starts[1:]
-        ends.append(len(self.body) - len(end))
-        yield from segments_of(self.parts, ends, map(_CUT, self.parts), separator or None,
-                               self.starts[0] if self.parts else 0)
+        if self.parts:
+            ends = self.starts[1:]
+            ends.append(len(self.body) - len(end))
+            yield from segments_of(self.parts, ends, map(_CUT, self.parts), separator or None,
+                                   self.starts[0])
         yield (end,)
 
     def segment_bytes(self, segment: Segment) -> bytes:
