@@ -18,9 +18,10 @@ Workers are ``gthread`` (4 threads each), not gunicorn's default sync workers, w
 the connection after every answer and are busy for as long as one client takes to read it.
 Calendar apps, CDNs and proxies poll with kept-alive connections, and a 10 MB feed sent to a
 slow client would hold a sync worker for seconds. With the same 2 workers on 2 cores (wrk,
-20 connections, 1,000-event site) threads took the full feed from ~750 to ~1,000 req/s, the
-304 from ~3,800 to ~5,500 and an invite from ~3,700 to ~4,700. A stopping worker finishes its
-answers, so a replaced worker never cuts a body.
+20 connections, 1,000-event site) threads took the full feed from ~700-780 to ~980-1,060
+req/s and an invite from ~3,700-3,900 to ~4,200-4,700; the 304 moved within the noise
+(3,700-5,300 vs 4,500-6,000 across runs; benchmarks/RESULTS.md). A stopping worker finishes
+its answers, so a replaced worker never cuts a body.
 
 ``ICALPUB_EVENTS``, ``ICALPUB_BASE_URL`` and ``ICALPUB_STATE`` choose the file as for the
 other entry points, and the app (``wsgi_app``) is ``icalpub.wsgi:app()``, which stops
