@@ -64,6 +64,11 @@ def gzip_bytes(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=LEVEL, mtime=0)
 
 
+def gzip_trailer(body: bytes) -> bytes:
+    """The 8 bytes that end a gzip of ``body``: its CRC-32 and its size (modulo 2**32)."""
+    return struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
+
+
 def deflate_segment(data: bytes, window: bytes = b"") -> bytes:
     """One segment's raw deflate bytes, which may refer into ``window`` (the 32 KB that come
     before it in the stream) and end on a byte boundary (sync flush), so that the next
@@ -97,7 +102,7 @@ def segmented_gzip(source: SegmentSource, body: bytes,
         offsets[key] = (position, position + len(deflated))
         position += len(deflated)
         before = segment
-    chunks += [_FINAL_BLOCK, struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)]
+    chunks += [_FINAL_BLOCK, gzip_trailer(body)]
     packed = b"".join(chunks)
     old_view.release()
     return packed, offsets

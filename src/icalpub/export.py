@@ -254,14 +254,11 @@ class _File:
 
 
 def _gzipped(res: Resource) -> bytes:
-    """``res.gzipped``, the same function, without going through its cache: Python 3.11's
+    """``res.gzipped``, the same bytes, without going through its cache: Python 3.11's
     ``cached_property`` computes under one lock shared by every instance, which would let only
     one thread compress at a time, and the cache would keep every compressed body alive until
     the process exits (peak RSS) although the export needs each once."""
-    if "gzipped" in vars(res):
-        return res.gzipped
-    func = getattr(getattr(type(res), "gzipped", None), "func", None)
-    return func(res) if func is not None else res.gzipped
+    return res.gzipped if "gzipped" in vars(res) else res.compress()[0]
 
 
 def _files(site: Site, modified: Mapping[str, datetime], names: Mapping[str, str]) -> list[_File]:

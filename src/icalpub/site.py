@@ -63,9 +63,11 @@ class Resource:
         body and segments, however they were reached): served with ``Content-Encoding: gzip``
         and written as the ``.gz`` sibling nginx's gzip_static sends, so neither compresses
         per request. A server packs it beforehand (:meth:`pack`)."""
-        return self._compress(None)[0]
+        return self.compress()[0]
 
-    def _compress(self, previous: Resource | None) -> tuple[bytes, Offsets | None]:
+    def compress(self, previous: Resource | None = None) -> tuple[bytes, Offsets | None]:
+        """The gzip bytes, computed now and not kept (see :attr:`gzipped` and :meth:`pack`),
+        and where its segments lie, if it has any."""
         if self.segments is None:
             return gzip_bytes(self.body), None
         old = vars(previous).get("_offsets") if previous is not None else None
@@ -76,7 +78,7 @@ class Resource:
         """Compute and keep :attr:`gzipped`, from the unchanged segments of ``previous`` (the
         resource this one replaces at its path) where it has any."""
         if "gzipped" not in vars(self):
-            self.keep_gzipped(*self._compress(previous))
+            self.keep_gzipped(*self.compress(previous))
 
     def keep_gzipped(self, packed: bytes, offsets: Offsets | None = None) -> None:
         """Keep ``packed`` as :attr:`gzipped` (for instance a built tree's ``.gz`` file)."""

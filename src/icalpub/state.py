@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StateFileError
-from .memo import changed_positions
+from .memo import changed_positions, splice
 
 FORMAT = 1
 ABOUT = ("icalpub change tracking for the events file next to it: SEQUENCE, CREATED, "
@@ -208,21 +208,9 @@ def _patched_block(last: _Block, order: list[str], values: list[Any], changed: l
     """``last`` with the lines at ``changed`` encoded again from ``values``."""
     if not changed:
         return _Block(last.data, order, last.keys, values, last.starts)
-    pieces: list[bytes] = []
-    starts = array("q", last.starts)
-    position = shift = 0
-    for index, following in zip(changed, [*changed[1:], len(values)]):
-        begin, end = last.starts[index], last.end(index)
-        line = line_of(last.keys[index], values[index]).encode("utf-8")
-        pieces += [last.data[position:begin], line]
-        position = end
-        starts[index] += shift  # moved by the lines changed before it
-        shift += len(line) - (end - begin)
-        if shift:
-            for later in range(index + 1, following):
-                starts[later] += shift
-    pieces.append(last.data[position:])
-    return _Block(b"".join(pieces), order, last.keys, values, starts)
+    data, starts = splice(last.data, last.starts, changed, lambda i: (
+        last.end(i), line_of(last.keys[i], values[i]).encode("utf-8")))
+    return _Block(data, order, last.keys, values, starts)
 
 
 #: The last encode's sections ("events", "resources"): the next encode copies what is the same.

@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
 import threading
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .compress import GZIP_HEADER
+from .compress import GZIP_HEADER, gzip_trailer
 from .errors import ExportError
 from .export import MANIFEST
 from .site import Resource
@@ -94,8 +92,8 @@ def _gzip_sibling(target: Path, body: bytes) -> bytes | None:
         packed = target.with_name(target.name + ".gz").read_bytes()
     except OSError:
         return None
-    trailer = struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
-    if packed.startswith(GZIP_HEADER) and packed.endswith(trailer) and len(packed) > 18:
+    if packed.startswith(GZIP_HEADER) and packed.endswith(gzip_trailer(body)) \
+            and len(packed) > 18:
         return packed
     return None
 

@@ -26,7 +26,7 @@ from typing import Any
 from icalendar import Calendar, Component
 
 from ..compress import Segment, cut_after, segments_of
-from ..memo import SMALL_CHANGE, Memo, changed_positions
+from ..memo import SMALL_CHANGE, Memo, changed_positions, splice
 from ..model import Event, EventsData, Tracked
 from ..select import Feed
 from .calendar import feed_header, invite_header, zone_spans
@@ -118,19 +118,9 @@ def _assembled_form(form: str, head: bytes, parts: list[Part],
             return old
         if len(changed) <= SMALL_CHANGE:
             chunk = attrgetter(form)
-            pieces, position = [], 0
-            starts = array("q", old.starts)
-            shift = 0
-            for index, following in zip(changed, [*changed[1:], len(parts)]):
-                begin = old.starts[index]  # in the old bytes
-                pieces += [old.body[position:begin], chunk(parts[index])]
-                position = begin + size(old.parts[index])
-                starts[index] += shift  # moved by the parts changed before it
-                shift += size(parts[index]) - size(old.parts[index])
-                for later in range(index + 1, following):
-                    starts[later] += shift
-            pieces.append(old.body[position:])
-            return Assembled(form, head, parts, b"".join(pieces), starts)
+            body, starts = splice(old.body, old.starts, changed, lambda i: (
+                old.starts[i] + size(old.parts[i]), chunk(parts[i])))
+            return Assembled(form, head, parts, body, starts)
     chunk = attrgetter(form)
     body = b"".join((head, separator.join([chunk(p) for p in parts]), end))
     starts, position = array("q"), len(head)
