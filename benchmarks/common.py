@@ -59,12 +59,14 @@ def tree_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def icalpub_build_cmd(events: Path, out: Path) -> tuple[list[str], str]:
-    """The real ``icalpub build`` once it exists, else the ``build_site.py`` stand-in."""
+def icalpub_build_cmd(events: Path, out: Path, state: Path | None = None) -> tuple[list[str], str]:
+    """The real ``icalpub build`` once it exists, else the ``build_site.py`` stand-in.
+    ``state``: the state file (``--state``; default: next to the events file)."""
     icalpub = str(BIN / "icalpub")
     probe = subprocess.run([icalpub, "build", "--help"], capture_output=True)
     if probe.returncode == 0:
-        return [icalpub, "build", "--events", str(events), "--out", str(out)], "icalpub build"
+        return [icalpub, "build", "--events", str(events), "--out", str(out),
+                *(["--state", str(state)] if state else [])], "icalpub build"
     return [PYTHON, str(HERE / "build_site.py"), str(events), str(out)], "build_site.py (stand-in)"
 
 

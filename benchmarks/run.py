@@ -4,7 +4,7 @@ Why one command: the figures are only comparable as ratios taken in the same run
 machine, so build, serve and reload run back to back, each against its anchor, and the output
 starts with the machine's description.
 
-    python benchmarks/run.py            # full: build 1k/10k/50k, serve (wrk -d5s), reload 10k
+    python benchmarks/run.py            # full: build 1k/2k/10k/50k, serve (wrk -d5s), reload 10k
     python benchmarks/run.py --quick    # smoke run, under a minute: 300 events, wrk -d1s
     python benchmarks/run.py --only build --sizes 1000 10000 --out results.md
 """
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small smoke run (< 60 s)")
     parser.add_argument("--only", nargs="+", choices=("build", "serve", "reload"),
                         default=["build", "serve", "reload"])
-    parser.add_argument("--sizes", nargs="+", type=int, help="build sizes (default 1000 10000 50000)")
+    parser.add_argument("--sizes", nargs="+", type=int, help="build sizes (default 1000 2000 10000 50000)")
     parser.add_argument("--repeats", type=int, default=None, help="build repeats per size (best is kept)")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
     parser.add_argument("--connections", type=int, default=20, help="wrk -c")
@@ -75,7 +75,7 @@ def main() -> None:
     args = parser.parse_args()
 
     quick = args.quick
-    sizes = args.sizes or ([300] if quick else [1000, 10000, 50000])
+    sizes = args.sizes or ([300] if quick else [1000, 2000, 10000, 50000])
     serve_n = 300 if quick else 1000
     repeats = args.repeats or (1 if quick else 2)
     duration = args.duration or ("1s" if quick else "5s")
@@ -97,7 +97,7 @@ def main() -> None:
             try:
                 results.append(bench_build.run_one(n, work, 1 if n >= 50000 else repeats))
             except RuntimeError as exc:  # e.g. the loader refuses a file this large
-                log = work / f"build-{n}.log"
+                log = getattr(exc, "log", work / f"build-{n}.log")
                 last = log.read_text(errors="replace").strip().splitlines()[-2:] if log.exists() else []
                 failures.append(f"- N={n:,}: {exc}: {' / '.join(last)}")
         report += ["## build", "", *bench_build.table(results), "", *failures, ""]
