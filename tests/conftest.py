@@ -5,7 +5,7 @@ import pytest
 
 from icalpub.load import load_events
 from icalpub.site import build_site
-from icalpub.web import create_app
+from icalpub.serve.app import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).parent.parent

@@ -13,11 +13,13 @@ import sys
 
 import click
 
-from .errors import EventsFileError, ExportError, StateFileError
+from .build.prerender import default_workers, prerender
+from .changes.publish import publish, system_clock
+from .changes.state import state_path_for
+from .core.errors import EventsFileError, ExportError, StateFileError
 from .load import load_events
-from .prerender import default_workers
-from .publish import publish, system_clock
-from .state import state_path_for
+from .changes.tracking import Outcome
+from .site import Site, build_site
 
 EVENTS_OPTION = click.option("--events", "events_path", default="events.yaml", show_default=True,
                              type=click.Path(dir_okay=False),
@@ -57,7 +59,8 @@ def check(path: str, state_path: str | None) -> None:
     state = state_path or state_path_for(path)
     try:
         data = load_events(path)
-        result = publish(data, state, now=system_clock(), write=False)
+        result = publish(data, state, lambda outcome: build_site(outcome.data, outcome.tracked),
+                         now=system_clock(), write=False)
     except (EventsFileError, StateFileError) as exc:
         fail(exc)
     zones = sorted({e.timezone for e in data.events})
@@ -84,13 +87,16 @@ def check(path: str, state_path: str | None) -> None:
                    "1 renders in this process). The output is the same bytes either way.")
 def build(events_path: str, out: str, state_path: str | None, jobs: int | None) -> None:
     """Write every feed, invite and index as static files, atomically, updating the state."""
-    from .export import export
+    from .build.export import export
+
+    def render(outcome: Outcome) -> Site:
+        cache = prerender(outcome.data, outcome.tracked, jobs or default_workers())
+        return build_site(outcome.data, outcome.tracked, cache=cache)
 
     try:
         data = load_events(events_path)
-        result = publish(data, state_path or state_path_for(events_path), now=system_clock(),
-                         workers=jobs or default_workers(), optimistic=True,
-                         incremental=False)
+        result = publish(data, state_path or state_path_for(events_path), render,
+                         now=system_clock(), optimistic=True)
         report = export(result.site, result.modified, out)
     except (EventsFileError, StateFileError, ExportError) as exc:
         fail(exc)
@@ -117,7 +123,7 @@ def _count(n: int, word: str) -> str:
 def serve(events_path: str, host: str, port: int, debug: bool, state_path: str | None,
           static_dir: str | None) -> None:
     """Serve the feeds with Flask's development server (use gunicorn in production)."""
-    from .web import create_app
+    from .serve.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

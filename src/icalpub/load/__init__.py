@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import EventsFileError
-from ..model import EventsData, Organiser, Topic
+from ..core.errors import EventsFileError
+from ..core.model import EventsData, Organiser, Topic
 from .reuse import EventsCache, cut
 from .schema import (ORGANISER, TOP, TOPIC, build_calendar, build_event, build_named,
                      declared_ids)

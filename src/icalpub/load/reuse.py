@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from ..model import CalendarInfo, Event, EventsData, Organiser, Topic
+from ..core.model import CalendarInfo, Event, EventsData, Organiser, Topic
 from .yamlfile import Loader, Reader
 
 # The patterns look for a line's start as "\n" rather than as ``^`` in multi-line mode: the

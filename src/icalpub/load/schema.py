@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from ..model import CalendarInfo, Event, Organiser, Topic
+from ..core.model import CalendarInfo, Event, Organiser, Topic
 from . import recurrence as rrules
 from . import values as v
 from .yamlfile import Invalid, Reader, is_null

@@ -15,7 +15,7 @@ from typing import Callable, TypeVar
 
 import yaml
 
-from ..errors import EventsFileError, Problem
+from ..core.errors import EventsFileError, Problem
 
 T = TypeVar("T")
 

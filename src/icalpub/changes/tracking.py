@@ -1,0 +1,230 @@
+"""Decide SEQUENCE, CREATED, LAST-MODIFIED and DTSTAMP per event, and what to publish.
+
+Pure functions of (previous :class:`~icalpub.state.State`, loaded data, now): no files, no
+clock, so every rule is tested by passing a time. ``publish`` runs them under the state lock.
+
+Rules (RFC 5545 §3.8.7, RFC 5546 §2.1.4 — a calendar applies an update of a UID only when its
+SEQUENCE is higher, or equal with a newer DTSTAMP):
+
+* new event: SEQUENCE 0, CREATED = LAST-MODIFIED = DTSTAMP = now;
+* changed calendar-relevant content (see :func:`content_hash`): SEQUENCE + 1, LAST-MODIFIED =
+  DTSTAMP = now; unchanged: every value kept, so the bytes stay identical;
+* removed from the events file, or ``status: cancelled``: published as STATUS:CANCELLED (with
+  SEQUENCE + 1 when that is a change) for ``calendar.keep_cancelled``, so subscribed and invited
+  calendars delete it; then it is no longer published. A removed id keeps a tombstone with its
+  last SEQUENCE, so an event that comes back continues above it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..core.model import Event, EventInputs, EventsData, Tracked, content_fields
+from .state import EventRecord, ResourceRecord, State
+
+_ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of ``icalpub check``'s report."""
+
+    kind: str  # "new" | "changed" | "cancelled" | "expired"
+    event_id: str
+    sequence: int  # the SEQUENCE it is published with after the change (last one if expired)
+    detail: str = ""
+
+    def __str__(self) -> str:
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"{self.kind:9} {self.event_id}: SEQUENCE {self.sequence}{extra}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State  # the state to save
+    data: EventsData  # what to publish: the file's live events plus removed-but-kept ones
+    tracked: dict[str, Tracked]  # per published event id
+    changes: tuple[Change, ...]
+    #: The next time a cancelled event's retention ends (when a server must rebuild).
+    valid_until: datetime | None
+
+
+# --- the content that counts -------------------------------------------------------------------
+
+def snapshot(inputs: EventInputs) -> dict[str, Any]:
+    """What the event says, as JSON: the content fields of the event and of the organisers
+    and topics it shows (``core.model.content_fields``: defaults left out, so a field added
+    in a later version changes no hash until a file uses it). The calendar is left out: moving
+    the site is not an edit of its events. What the hash covers, and what a removed event is
+    re-rendered from."""
+    return {"event": _json(content_fields(inputs.event)),
+            "organisers": [_json(content_fields(o)) for o in inputs.organisers],
+            "topics": [_json(content_fields(t)) for t in inputs.topics]}
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_json(item) for item in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()  # dates: 2021-01-19; aware times keep their offset
+    return value
+
+
+def content_hash(fields: Mapping[str, Any]) -> str:
+    """A digest of the calendar-relevant content: computed from the model's fields, never from
+    rendered bytes (which contain SEQUENCE and DTSTAMP themselves)."""
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_EVENT_TYPES = {f.name: str(f.type) for f in dataclasses.fields(Event)}
+
+
+def _parse_when(raw: str, zone: str) -> date | datetime:
+    if "T" not in raw:
+        return date.fromisoformat(raw)
+    return datetime.fromisoformat(raw).astimezone(ZoneInfo(zone))  # with the right fold
+
+
+def restore(last: Mapping[str, Any], data: EventsData) -> Event:
+    """Rebuild a removed event from its :func:`snapshot`, as cancelled. References to
+    organisers or topics that no longer exist are dropped (their feeds are gone too)."""
+    fields = dict(last["event"])
+    zone = fields["timezone"]
+
+    def value(name: str, raw: Any) -> Any:
+        if isinstance(raw, list):
+            return tuple(value(name, item) for item in raw)
+        if isinstance(raw, str) and "date" in _EVENT_TYPES[name]:
+            return _parse_when(raw, zone)
+        return raw
+
+    event = Event(**{name: value(name, raw) for name, raw in fields.items()})
+    return dataclasses.replace(
+        event, status="cancelled",
+        organisers=tuple(s for s in event.organisers if s in data.organisers),
+        topics=tuple(s for s in event.topics if s in data.topics))
+
+
+def _span(value: timedelta) -> str:
+    if value % timedelta(days=1):
+        return f"{value.total_seconds() / 3600:g} hours"
+    return f"{value.days} day{'s' if value.days != 1 else ''}"
+
+
+# --- the decisions -----------------------------------------------------------------------------
+
+def _tracked(rec: EventRecord) -> Tracked:
+    return Tracked(rec.sequence, rec.created, rec.last_modified, rec.stamp)
+
+
+def _bumped(rec: EventRecord, now: datetime, **changes: Any) -> EventRecord:
+    """A new revision: SEQUENCE + 1 and fresh LAST-MODIFIED/DTSTAMP, never going backwards."""
+    moment = max(now, rec.last_modified + _ONE_SECOND)
+    return dataclasses.replace(rec, sequence=rec.sequence + 1, last_modified=moment, stamp=moment,
+                               gone=False, removed=False, **changes)
+
+
+def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
+    """Compare the loaded events with what was published and decide what to publish now."""
+    now = now.replace(microsecond=0)
+    keep = data.calendar.keep_cancelled
+    events: dict[str, EventRecord] = {}
+    published: list[Event] = []
+    changes: list[Change] = []
+    expiries: list[datetime] = []
+
+    def publish(event: Event, rec: EventRecord) -> None:
+        """Publish unless its cancellation's retention is over (then tombstone it)."""
+        if rec.cancelled_at is not None and now >= rec.cancelled_at + keep:
+            if not rec.gone:
+                changes.append(Change("expired", event.id, rec.sequence,
+                                      f"cancelled on {rec.cancelled_at:%Y-%m-%d}, kept {_span(keep)}"))
+            # a new record: the previous state's records are shared, never changed in place
+            rec = dataclasses.replace(rec, gone=True,
+                                      last=None if rec.removed else rec.last)  # a tombstone
+        else:
+            published.append(event)
+            if rec.cancelled_at is not None:
+                expiries.append(rec.cancelled_at + keep)
+        events[event.id] = rec
+
+    for event in data.events:
+        fields = snapshot(data.inputs(event))
+        digest = content_hash(fields)
+        rec = previous.events.get(event.id)
+        cancelled = event.status == "cancelled"
+        if rec is None:
+            rec = EventRecord(digest, 0, now, now, now, cancelled_at=now if cancelled else None,
+                              last=fields)
+            changes.append(Change("new", event.id, 0, "cancelled" if cancelled else ""))
+        elif rec.hash != digest or (rec.gone and not cancelled):
+            was_cancelled = rec.cancelled_at is not None
+            rec = _bumped(rec, now, hash=digest, last=fields,
+                          cancelled_at=(rec.cancelled_at or now) if cancelled else None)
+            if cancelled and not was_cancelled:
+                changes.append(Change("cancelled", event.id, rec.sequence, "status: cancelled"))
+            else:
+                detail = "back in the events file" if previous.events[event.id].removed else ""
+                changes.append(Change("changed", event.id, rec.sequence, detail))
+        elif rec.removed or rec.last != fields:
+            # unchanged: keep every value (a removed event put back as it was stays as is)
+            rec = dataclasses.replace(rec, removed=False, last=fields)
+        # else: the very same record, so the state file's line for it is reused
+        publish(event, rec)
+
+    for event_id, old in previous.events.items():
+        if event_id in events:
+            continue
+        rec = dataclasses.replace(old)
+        if rec.gone or rec.last is None:
+            rec.gone, rec.last = True, None  # a tombstone: remembers the SEQUENCE only
+            events[event_id] = rec
+            continue
+        if not rec.removed:  # removed since the last run: publish its cancellation
+            fields = dict(rec.last, event=dict(rec.last["event"], status="cancelled"))
+            digest = content_hash(fields)
+            if digest != rec.hash:
+                rec = _bumped(rec, now, hash=digest, last=fields)
+            rec.removed = True
+            rec.cancelled_at = rec.cancelled_at or now
+            changes.append(Change("cancelled", event_id, rec.sequence, "removed from the events file"))
+        publish(restore(rec.last, data), rec)
+
+    tracked = {event.id: _tracked(events[event.id]) for event in published}
+    return Outcome(
+        state=State(events=events, resources=dict(previous.resources)),
+        data=dataclasses.replace(data, events=tuple(published)),
+        tracked=tracked,
+        changes=tuple(sorted(changes, key=lambda c: (c.kind, c.event_id))),
+        valid_until=min(expiries, default=None),
+    )
+
+
+def stamp_resources(state: State, etags: Mapping[str, str], now: datetime) -> dict[str, datetime]:
+    """Per published path, when its bytes last changed (HTTP Last-Modified), updating ``state``.
+
+    Kept while the ETag is the same, so it is as precise as the events' LAST-MODIFIED and equal
+    in every process; moved to now (and always forward — Apple Calendar revalidates with
+    If-Modified-Since only) when the bytes change. Paths no longer published are forgotten.
+    """
+    now = now.replace(microsecond=0)
+    records: dict[str, ResourceRecord] = {}
+    for path, etag in etags.items():
+        old = state.resources.get(path)
+        if old is not None and old.etag == etag:
+            records[path] = old
+        else:
+            moment = now if old is None else max(now, old.last_modified + _ONE_SECOND)
+            records[path] = ResourceRecord(etag, moment)
+    state.resources = records
+    return {path: rec.last_modified for path, rec in records.items()}

@@ -1,0 +1,1 @@
+"""What every stage shares: the model, the errors a user can make, where things live."""

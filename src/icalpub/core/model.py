@@ -1,0 +1,196 @@
+"""The typed model of events.yaml, produced by ``load`` and read by every later stage.
+
+Frozen dataclasses: once loaded and validated, the data is a value that can be shared between
+threads and compared, and nothing downstream has to re-check it.
+
+:class:`EventInputs` is the one declaration of what an event's own outputs (its VEVENT, invite,
+page, listing card and change hash) may read. Renderers receive it and nothing else, so the
+per-event cache (keyed by it), incremental reload and the change hash cannot disagree on
+what an edit touches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+#: Field metadata. ``NOT_SHOWN``: no output of an event shows this field of a calendar,
+#: organiser or topic, so it is left out of the event's inputs (an edit of it renders no event
+#: again). ``NOT_CONTENT``: a field of an event that its outputs may show but that is not
+#: what the event says (the change hash, hence SEQUENCE, ignores it).
+NOT_SHOWN = {"shown": False}
+NOT_CONTENT = {"content": False}
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    """The ``calendar:`` section: what the whole site is called and where it lives."""
+
+    name: str
+    base_url: str  # no trailing slash, e.g. ``https://events.example.org``
+    description: str = field(default="", metadata=NOT_SHOWN)
+    #: The default IANA zone of events (``load`` resolves every event's own zone).
+    timezone: str | None = field(default=None, metadata=NOT_SHOWN)
+    #: How often clients should poll a feed.
+    refresh: timedelta = field(default=timedelta(hours=12), metadata=NOT_SHOWN)
+    #: How long a cancelled or removed event stays in the feeds as STATUS:CANCELLED, so that
+    #: subscribed calendars remove it, before it disappears.
+    keep_cancelled: timedelta = field(default=timedelta(days=30), metadata=NOT_SHOWN)
+
+    @property
+    def host(self) -> str:
+        """The host of ``base_url``; the right-hand side of every UID."""
+        return urlsplit(self.base_url).hostname or ""
+
+
+@dataclass(frozen=True)
+class Organiser:
+    slug: str
+    name: str
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Topic:
+    slug: str
+    name: str
+    description: str = field(default="", metadata=NOT_SHOWN)  # on the topic's own page
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event. Times are resolved: ``start``/``end`` are aware datetimes in ``timezone``
+    for timed events, or dates for all-day events, where ``end`` is *exclusive* (the day after
+    the last day, as RFC 5545 DTEND wants it)."""
+
+    id: str
+    title: str
+    start: date | datetime
+    end: date | datetime
+    timezone: str  # IANA key, or "UTC"
+    #: Where the event starts in events.yaml, for messages. Not part of its value (compare=False):
+    #: an event that only moved in the file is the same event, and its rendered parts are reused.
+    line: int = field(default=0, compare=False, metadata=NOT_CONTENT)
+    location: str = ""
+    url: str | None = None
+    registration_url: str | None = None
+    description: str = ""
+    agenda: tuple[str, ...] = ()
+    organisers: tuple[str, ...] = ()  # slugs; the first is the main organiser
+    topics: tuple[str, ...] = ()  # slugs
+    contacts: tuple[str, ...] = ()
+    status: str = "confirmed"  # confirmed | tentative | cancelled
+    recurrence: str | None = None  # a normalised RRULE value, e.g. ``FREQ=WEEKLY;COUNT=4``
+    exclude: tuple[date | datetime, ...] = ()  # EXDATEs, same type and zone as ``start``
+    #: UTC; when the event was last changed, if the file says (DTSTAMP without a state file).
+    updated: datetime | None = field(default=None, metadata=NOT_CONTENT)
+    #: The last day any occurrence touches (inclusive); None when the recurrence never ends.
+    #: Tells the VTIMEZONE how many years to cover. Derived by ``load`` from the fields above.
+    span_end: date | None = None
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    @property
+    def last_day(self) -> date:
+        """The last day the event runs on, inclusive, as people write it."""
+        if self.all_day:
+            return self.end - timedelta(days=1)  # type: ignore[operator]
+        return (self.end - timedelta(microseconds=1)).date()  # type: ignore[union-attr]
+
+    @functools.cached_property
+    def order(self) -> tuple[datetime, str]:
+        """Where the event goes in feeds and listings: its start instant in UTC (an all-day
+        event at midnight UTC), then its id."""
+        start = self.start
+        if isinstance(start, datetime):
+            return start.astimezone(timezone.utc), self.id
+        return datetime.combine(start, datetime.min.time(), timezone.utc), self.id
+
+
+@dataclass(frozen=True)
+class EventInputs:
+    """Everything one event's own outputs may show: the event, the calendar it is published
+    in (name, base URL: UIDs and links), and its organisers and topics in its order.
+
+    The per-event cache is keyed by it (with the event's :class:`Tracked` values for the
+    calendar outputs), and the change hash is computed from it (without the calendar: moving
+    the site is not an edit of its events). The hash is computed once: a reload looks up
+    every event's inputs.
+    """
+
+    event: Event
+    calendar: CalendarInfo
+    organisers: tuple[Organiser, ...]
+    topics: tuple[Topic, ...]
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.event, self.calendar, self.organisers,
+                                                self.topics)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+@dataclass(frozen=True)
+class EventsData:
+    """Everything in one events.yaml, validated."""
+
+    source: str  # the file it came from, for messages
+    calendar: CalendarInfo
+    organisers: dict[str, Organiser] = field(default_factory=dict)
+    topics: dict[str, Topic] = field(default_factory=dict)
+    events: tuple[Event, ...] = ()
+
+    def inputs(self, event: Event) -> EventInputs:
+        """``event`` with what it shows of this file (see :class:`EventInputs`)."""
+        calendar, organisers, topics = self._shown
+        return EventInputs(event, calendar,
+                           tuple(organisers[slug] for slug in dict.fromkeys(event.organisers)),
+                           tuple(topics[slug] for slug in dict.fromkeys(event.topics)))
+
+    @functools.cached_property
+    def _shown(self) -> tuple[CalendarInfo, dict[str, Organiser], dict[str, Topic]]:
+        return (shown(self.calendar), {slug: shown(o) for slug, o in self.organisers.items()},
+                {slug: shown(t) for slug, t in self.topics.items()})
+
+
+def shown(value: T) -> T:
+    """``value`` with its ``NOT_SHOWN`` fields at their defaults: what an event's outputs see."""
+    hidden = {f.name: f.default for f in fields(value)  # type: ignore[arg-type]
+              if f.metadata.get("shown", True) is False}
+    return replace(value, **hidden) if hidden else value  # type: ignore[type-var]
+
+
+def content_fields(value: Any) -> dict[str, Any]:
+    """The fields of a model object that are content (not ``NOT_CONTENT``) and not at their
+    default: the part of an event's inputs its change hash covers. A field added to the model
+    later is left out until a file sets it, so an upgrade changes no event's hash."""
+    out = {}
+    for f in fields(value):
+        item = getattr(value, f.name)
+        if f.metadata.get("content", True) and f.metadata.get("shown", True) \
+                and (f.default is dataclasses.MISSING or item != f.default):
+            out[f.name] = item
+    return out
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """The per-event values that change tracking (``state``) decides and ``render`` writes:
+    SEQUENCE and the UTC timestamps CREATED, LAST-MODIFIED and DTSTAMP (RFC 5545 §3.8.7,
+    §3.8.7.4). Passed into render as plain values so render never reads files."""
+
+    sequence: int
+    created: datetime
+    last_modified: datetime
+    stamp: datetime

@@ -1,0 +1,1 @@
+"""Which events go where: the feed kinds, the feeds of a site, and search queries."""

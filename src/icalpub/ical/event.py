@@ -1,0 +1,130 @@
+"""One event -> one VEVENT (RFC 5545 §3.6.1), with the properties Outlook, Google, Apple,
+Thunderbird and Evolution need to show it correctly and to recognise it again next time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from icalendar import Event as VEvent
+from icalendar import vCalAddress, vRecur, vText
+
+from ..core import urls
+from ..core.model import CalendarInfo, Event, EventInputs, Tracked
+from ..core.richtext import render_markdown
+from ..feeds.kinds import ORGANISER
+
+UTC = ZoneInfo("UTC")
+
+
+def uid(event: Event, calendar: CalendarInfo) -> str:
+    """``<id>@<host>``: stable for as long as the id is, which is what lets a calendar update
+    an event it already has instead of adding a duplicate."""
+    return f"{event.id}@{calendar.host}"
+
+
+def stamp(event: Event) -> datetime:
+    """DTSTAMP must not come from the clock, or every request would produce new bytes (and new
+    ETags). The event's own ``updated`` is the honest value; without it, the start instant is
+    a stable value derived from the data."""
+    if event.updated is not None:
+        return event.updated
+    start = event.start if isinstance(event.start, datetime) else \
+        datetime.combine(event.start, datetime.min.time(), UTC)
+    return start.astimezone(UTC)
+
+
+def organizer(inputs: EventInputs) -> vCalAddress:
+    """RFC 5546 requires ORGANIZER under METHOD:PUBLISH and libical (Evolution) drops events
+    without it. Use the main organiser's mailbox, else a URI of theirs — never an invented
+    mailbox."""
+    cal = inputs.calendar
+    if not inputs.organisers:
+        address = vCalAddress(urls.absolute(cal.base_url, ""))
+        address.params["CN"] = vText(cal.name)
+        return address
+    org = inputs.organisers[0]
+    if org.email:
+        value = f"mailto:{org.email}"
+    else:
+        value = org.url or urls.absolute(cal.base_url, ORGANISER.feed_path(org.slug))
+    address = vCalAddress(value)
+    address.params["CN"] = vText(org.name)
+    return address
+
+
+def plain_description(inputs: EventInputs) -> str:
+    """DESCRIPTION is plain text: the description, then agenda, organisers, registration and
+    contact, so that a calendar showing only this field still tells the whole story."""
+    event = inputs.event
+    description = render_markdown(event.description).text  # Markdown -> clean text
+    parts = [description] if description else []
+    if event.agenda:
+        parts.append("Agenda:\n" + "\n".join(f"• {line}" for line in event.agenda))
+    if inputs.organisers:
+        parts.append(f"Organised by: {', '.join(org.name for org in inputs.organisers)}")
+    if event.registration_url:
+        parts.append(f"Register: {event.registration_url}")
+    if event.contacts:
+        parts.append("Contact:\n" + "\n".join(event.contacts))
+    return "\n\n".join(parts)
+
+
+def html_description(inputs: EventInputs) -> str:
+    """The same story as :func:`plain_description`, as sanitised HTML for
+    ``X-ALT-DESC;FMTTYPE=text/html`` (Outlook shows it instead of DESCRIPTION)."""
+    event = inputs.event
+    parts = [render_markdown(event.description).html] if event.description else []
+    if event.agenda:
+        items = "".join(f"<li>{escape(line)}</li>" for line in event.agenda)
+        parts.append(f"<p><strong>Agenda</strong></p><ul>{items}</ul>")
+    if inputs.organisers:
+        names = ", ".join(escape(org.name) for org in inputs.organisers)
+        parts.append(f"<p>Organised by: {names}</p>")
+    if event.registration_url:
+        link = escape(event.registration_url)
+        parts.append(f'<p>Register: <a href="{link}">{link}</a></p>')
+    if event.contacts:
+        parts.append("<p>Contact:<br>" + "<br>".join(escape(c) for c in event.contacts) + "</p>")
+    body = "".join(p for p in parts if p)
+    return f"<html><body>{body}</body></html>" if body else ""
+
+
+def event_url(event: Event, calendar: CalendarInfo) -> str:
+    return event.url or urls.absolute(calendar.base_url, urls.event_page_path(event.id))
+
+
+def vevent(inputs: EventInputs, tracked: Tracked | None = None) -> VEvent:
+    """Build the VEVENT. All text goes through icalendar, which escapes and folds it.
+
+    ``tracked`` (decided by ``changes``) supplies SEQUENCE, CREATED, LAST-MODIFIED and
+    DTSTAMP; without it they are derived from the data alone."""
+    event, cal = inputs.event, inputs.calendar
+    component = VEvent.new(
+        uid=uid(event, cal),
+        stamp=tracked.stamp if tracked else stamp(event),
+        start=event.start,
+        end=event.end,
+        summary=event.title,
+        description=plain_description(inputs) or None,
+        url=event_url(event, cal),
+        location=event.location or None,
+        organizer=organizer(inputs),
+        categories=[topic.name for topic in inputs.topics] or (),  # [] writes an empty CATEGORIES
+        contacts=list(event.contacts) or None,
+        status=event.status.upper(),
+        sequence=tracked.sequence if tracked else 0,
+        classification="PUBLIC",
+        transparency="OPAQUE",
+        last_modified=tracked.last_modified if tracked else event.updated,
+        created=tracked.created if tracked else None,
+    )
+    alt = html_description(inputs)
+    if alt:
+        component.add("X-ALT-DESC", vText(alt), parameters={"FMTTYPE": "text/html"})
+    if event.recurrence:
+        component.add("RRULE", vRecur.from_ical(event.recurrence))
+    if event.exclude:
+        component.add("EXDATE", list(event.exclude))
+    return component
