@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 from icalpub.cli import main
-from icalpub.errors import EventsFileError
+from icalpub.core.errors import EventsFileError
 from icalpub.load import load_events
 from icalpub.load import MAX_EVENTS
 from icalpub.load.yamlfile import MAX_FILE_BYTES

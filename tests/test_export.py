@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from icalpub import export as export_module
+from icalpub.build import export as export_module
 from icalpub.cli import main
-from icalpub.errors import ExportError
-from icalpub.export import export, file_for
+from icalpub.core.errors import ExportError
+from icalpub.build.export import export, file_for
 from icalpub.load import load_events
-from icalpub.publish import publish
-from icalpub.state import state_path_for
-from icalpub.web import create_app
+from icalpub.changes.publish import publish
+from icalpub.changes.state import state_path_for
+from icalpub.serve.app import create_app
 from parsers import parse_all
 from tracking_helpers import ROOT, T0, FakeClock, copy_fixture, edit, url_of
 

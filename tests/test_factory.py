@@ -1,7 +1,7 @@
 import pytest
 
-from icalpub.errors import EventsFileError
-from icalpub.web import create_app
+from icalpub.core.errors import EventsFileError
+from icalpub.serve.app import create_app
 
 
 def test_config(events_file):

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from icalpub.httpcache import (Answers, answer, answers_for, gzip_acceptable, http_date,
+from icalpub.serve.answers import (Answers, answer, answers_for, gzip_acceptable, http_date,
                                http_date_seconds, match, none_match)
 from icalpub.site import Resource
 

@@ -1,4 +1,4 @@
-"""Subscribe and add-to-calendar URLs (icalpub.links): decoded and checked parameter by
+"""Subscribe and add-to-calendar URLs (icalpub.html.links): decoded and checked parameter by
 parameter against the event and feed they stand for."""
 
 from datetime import datetime, timezone
@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from htmlparse import one, query
-from icalpub import links
-from icalpub.links import event_links, subscribe_links
+from icalpub.html import links
+from icalpub.html.links import event_links, subscribe_links
 
 BASE = "https://events.example.org/calendar"
 

@@ -5,8 +5,8 @@ import os
 import threading
 import time
 
-from icalpub import live
-from icalpub.web import create_app
+from icalpub.serve import live
+from icalpub.serve.app import create_app
 
 
 def test_slow_reload_serves_old_data_meanwhile_then_new(events_file, monkeypatch):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from icalpub.web import create_app
+from icalpub.serve.app import create_app
 from tracking_helpers import ROOT, FakeClock, copy_fixture, url_of
 
 pytestmark = pytest.mark.nginx

@@ -1,4 +1,4 @@
-"""The HTML pages as site resources (icalpub.pages, icalpub.views): present, complete,
+"""The HTML pages as site resources (icalpub.html.pages, icalpub.html.views): present, complete,
 deterministic, safe, with JSON-LD that matches the event."""
 
 import json
@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from htmlparse import buttons, hrefs, json_ld, parse, text
-from icalpub import urls
+from icalpub.core import urls
 from icalpub.load import load_events
 from icalpub.site import build_site
-from icalpub.views import attendance_mode, indented_json, repeats_text, when_text
+from icalpub.html.views import attendance_mode, indented_json, repeats_text, when_text
 
 HTML = "text/html; charset=utf-8"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from icalpub import prerender as prerender_module
+from icalpub.build import prerender as prerender_module
 from icalpub.cli import main
 from icalpub.load import load_events
 from icalpub.memo import Memo
-from icalpub.publish import publish
+from icalpub.changes.publish import publish
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2021, 1, 1, tzinfo=timezone.utc)

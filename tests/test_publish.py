@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from icalpub import state as state_module
+from icalpub.changes import state as state_module
 from icalpub.load import load_events
-from icalpub.publish import publish
-from icalpub.state import state_path_for
+from icalpub.changes.publish import publish
+from icalpub.changes.state import state_path_for
 from tracking_helpers import FakeClock, copy_fixture, edit, event_of
 
 UID = "winter-webinar@events.example.org"

@@ -1,6 +1,6 @@
-"""Markdown descriptions -> sanitised HTML and clean plain text (icalpub.richtext)."""
+"""Markdown descriptions -> sanitised HTML and clean plain text (icalpub.core.richtext)."""
 
-from icalpub.richtext import render_markdown
+from icalpub.core.richtext import render_markdown
 
 
 def test_paragraphs_lists_and_links():

@@ -1,10 +1,10 @@
-"""Search and filters (icalpub.search): parsing, matching, the filtered feed, the LRU."""
+"""Search and filters (icalpub.feeds.search): parsing, matching, the filtered feed, the LRU."""
 
 
 
 import pytest
 
-from icalpub.search import (Query, QueryCache, QueryError, filter_events, fold, parse_query,
+from icalpub.feeds.search import (Query, QueryCache, QueryError, filter_events, fold, parse_query,
                             query_feed)
 
 

@@ -1,5 +1,5 @@
 from icalpub.load import load_events
-from icalpub.select import all_feeds
+from icalpub.feeds.kinds import all_feeds
 
 
 def test_feeds_and_their_order(fixture_path):

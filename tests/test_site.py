@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from icalpub.render import Renderer
+from icalpub.ical import Renderer
 from icalpub.site import build_site, pack_fresh
 
 
@@ -90,7 +90,7 @@ def test_a_site_built_on_the_previous_one_equals_a_fresh_build(tmp_path, optimis
     from pathlib import Path
 
     from icalpub.load import EventsCache, load_events
-    from icalpub.publish import publish
+    from icalpub.changes.publish import publish
 
     rich = Path(__file__).parent / "fixtures" / "rich.yaml"
     path = tmp_path / "events.yaml"
@@ -159,7 +159,7 @@ def test_a_site_built_on_the_previous_one_follows_tracked_values_alone(fixture_p
     from datetime import datetime, timezone
 
     from icalpub.load import load_events
-    from icalpub.model import Tracked
+    from icalpub.core.model import Tracked
 
     data = load_events(fixture_path("rich.yaml"))
     when = datetime(2021, 1, 1, tzinfo=timezone.utc)

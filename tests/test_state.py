@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from icalendar import Calendar
 
 from icalpub.cli import main
-from icalpub.errors import EventsFileError, StateFileError
+from icalpub.core.errors import EventsFileError, StateFileError
 from icalpub.load import load_events
-from icalpub.publish import publish
-from icalpub.state import StateStore, state_path_for
-from icalpub.tracking import Change, content_hash, snapshot
+from icalpub.changes.publish import publish
+from icalpub.changes.state import StateStore, state_path_for
+from icalpub.changes.tracking import Change, content_hash, snapshot
 from tracking_helpers import T0, FakeClock, copy_fixture, edit, event_of, remove_event, vevent_blocks
 
 UID = "winter-webinar@events.example.org"

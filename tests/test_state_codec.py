@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from icalpub.errors import StateFileError
-from icalpub.state import EventRecord, ResourceRecord, State, decode, encode
+from icalpub.core.errors import StateFileError
+from icalpub.changes.state import EventRecord, ResourceRecord, State, decode, encode
 
 T = datetime(2021, 1, 10, 9, 30, tzinfo=timezone.utc)
 U = datetime(2021, 2, 1, 12, 0, 5, tzinfo=timezone.utc)
@@ -96,7 +96,7 @@ def test_a_bad_record_is_reported_in_either_layout(change, message):
 def test_a_file_replaced_by_someone_else_is_read_again(tmp_path):
     """The store keeps what it last read or wrote while the file is the same (inode, size,
     mtime); a file replaced by another process (or by hand) is decoded again."""
-    from icalpub.state import StateStore
+    from icalpub.changes.state import StateStore
 
     store = StateStore(tmp_path / "events.state.json")
     with store.transaction() as txn:
@@ -119,7 +119,7 @@ def test_encoding_after_edits_copies_unchanged_lines_and_equals_a_fresh_encoding
     import dataclasses
     import random
 
-    from icalpub import state as codec
+    from icalpub.changes import state as codec
 
     chance = random.Random(5)
     state = State(
@@ -159,7 +159,7 @@ def test_encoding_records_replaced_in_place_patches_their_lines_only():
     import dataclasses
     import random
 
-    from icalpub import state as codec
+    from icalpub.changes import state as codec
 
     chance = random.Random(11)
     state = State(

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from icalpub.state import StateStore, state_path_for
-from icalpub.web import create_app
+from icalpub.changes.state import StateStore, state_path_for
+from icalpub.serve.app import create_app
 from tracking_helpers import FakeClock, copy_fixture
 
 ICALPUB = [sys.executable, "-m", "icalpub.cli"]
@@ -103,7 +103,7 @@ def test_gunicorn_workers_agree_before_and_after_an_edit(tmp_path):
     env.pop("SOURCE_DATE_EPOCH", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}",
-         "icalpub.web:create_app()"], env=env, cwd=tmp_path,
+         "icalpub.serve.app:create_app()"], env=env, cwd=tmp_path,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
     def fetch_many(n: int = 24) -> set[bytes]:

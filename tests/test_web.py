@@ -152,7 +152,7 @@ def test_deleted_file_keeps_last_good_data(app, client):
 
 
 def test_two_app_instances_serve_identical_bytes(events_file):
-    from icalpub.web import create_app
+    from icalpub.serve.app import create_app
 
     path = str(events_file())
     a = create_app({"EVENTS_PATH": path}).test_client()

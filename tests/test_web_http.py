@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from werkzeug.test import Client
 
-from icalpub.export import export
+from icalpub.build.export import export
 from icalpub.load import load_events
-from icalpub.publish import publish
-from icalpub.web import create_app
+from icalpub.changes.publish import publish
+from icalpub.serve.app import create_app
 
 from tracking_helpers import FakeClock
 

@@ -143,7 +143,7 @@ def test_query_results_are_cached_per_site(rich_client):
 
 
 def test_search_follows_a_reload(events_file):
-    from icalpub.web import create_app
+    from icalpub.serve.app import create_app
     path = events_file("rich.yaml")
     client = create_app({"TESTING": True, "EVENTS_PATH": str(path),
                          "RELOAD_INTERVAL": 0}).test_client()

@@ -7,8 +7,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from icalpub.state import state_path_for
-from icalpub.web import create_app
+from icalpub.changes.state import state_path_for
+from icalpub.serve.app import create_app
 from tracking_helpers import FakeClock, copy_fixture, edit, event_of, remove_event
 
 UID = "winter-webinar@events.example.org"

@@ -51,7 +51,7 @@ def live_server(tmp_path_factory):
     """The app on a free port; base_url is the server's own address so every link works."""
     from werkzeug.serving import make_server
 
-    from icalpub.web import create_app
+    from icalpub.serve.app import create_app
 
     folder = tmp_path_factory.mktemp("browser")
     events = folder / "events.yaml"

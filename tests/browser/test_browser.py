@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from htmlparse import one
-from icalpub.links import event_links, subscribe_links
+from icalpub.html.links import event_links, subscribe_links
 from icalpub.load import load_events
 from parsers import parse_all
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from icalpub.errors import EventsFileError
+from icalpub.core.errors import EventsFileError
 from icalpub.load import load_events
 from icalpub.load.reuse import EventsCache, cut
 

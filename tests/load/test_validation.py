@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from icalpub.errors import EventsFileError
+from icalpub.core.errors import EventsFileError
 from icalpub.load import load_events
 
 BAD = Path(__file__).parent.parent / "fixtures" / "bad"

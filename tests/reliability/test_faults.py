@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from icalpub.load import yamlfile
-from icalpub.web import create_app
+from icalpub.serve.app import create_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 FEEDS = ("/feeds/all.ics", "/events/winter-webinar.ics", "/feeds.json")
@@ -150,7 +150,7 @@ def test_valid_prefix_of_an_unfinished_write_is_never_served(tmp_path):
 def test_a_file_rewritten_while_being_read_is_read_again(served, monkeypatch):
     """The bytes of a read that overlapped a write may mix two versions: they are dropped
     (before publish() can record them in the state file) and the file is read again."""
-    import icalpub.live as live
+    import icalpub.serve.live as live
 
     client, path = served
     real_load = live.load_events

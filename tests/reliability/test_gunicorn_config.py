@@ -1,4 +1,4 @@
-"""``gunicorn -c python:icalpub.gunicorn_config``: the master rebuilds once per edit and
+"""``gunicorn -c python:icalpub.serve.gunicorn_config``: the master rebuilds once per edit and
 replaces the workers, which never read the file; clients never see an error or a partial feed.
 
 Real gunicorn, 2 workers, clients fetching the full feed throughout, three saves: valid,
@@ -109,8 +109,8 @@ def test_the_master_rebuilds_once_and_new_workers_serve_each_new_site(tmp_path):
     assert text.count("title: Winter webinar") == 1
     path.write_text(text)
     port = free_port()
-    command = gunicorn_command(f"icalpub.web:create_app({SETTINGS})", port,
-                               config="python:icalpub.gunicorn_config")
+    command = gunicorn_command(f"icalpub.serve.app:create_app({SETTINGS})", port,
+                               config="python:icalpub.serve.gunicorn_config")
     log = tmp_path / "gunicorn.log"
     with running(command, port, {"ICALPUB_EVENTS": str(path)}, log) as server:
         stop = threading.Event()
@@ -149,12 +149,12 @@ def test_the_master_rebuilds_once_and_new_workers_serve_each_new_site(tmp_path):
 
 
 def test_the_config_serves_a_parseable_feed_with_wsgi_app(tmp_path):
-    """With no app on the command line the config's ``wsgi_app`` (``icalpub.wsgi:app()``)
+    """With no app on the command line the config's ``wsgi_app`` (``icalpub.serve.wsgi:app()``)
     serves ``ICALPUB_EVENTS``."""
     path = tmp_path / "events.yaml"
     path.write_text((FIXTURES / "minimal.yaml").read_text())
     port = free_port()
-    command = gunicorn_command("", port, config="python:icalpub.gunicorn_config")[:-1]
+    command = gunicorn_command("", port, config="python:icalpub.serve.gunicorn_config")[:-1]
     with running(command, port, {"ICALPUB_EVENTS": str(path)}, tmp_path / "gunicorn.log"):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
         connection.request("GET", "/feeds/all.ics")

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from icalpub.web import create_app
+from icalpub.serve.app import create_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 SECRET = b"TOP-SECRET-MARKER"

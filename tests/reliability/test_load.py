@@ -169,7 +169,7 @@ def test_feeds_hold_under_load_while_the_file_is_rewritten(tmp_path):
     path = tmp_path / "events.yaml"
     path.write_text(valid[0])
     port = free_port()
-    command = gunicorn_command(f"icalpub.web:create_app({SETTINGS})", port)
+    command = gunicorn_command(f"icalpub.serve.app:create_app({SETTINGS})", port)
     log = tmp_path / "gunicorn.log"
     with running(command, port, {"ICALPUB_EVENTS": str(path)}, log):
         stop = threading.Event()

@@ -27,10 +27,10 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from icalpub.errors import EventsFileError
+from icalpub.core.errors import EventsFileError
 from icalpub.load import load_events
 from icalpub.load.values import CONTROL, MAX_LINE, MAX_TEXT
-from icalpub.render.event import plain_description
+from icalpub.ical.event import plain_description
 from icalpub.site import build_site
 from parsers import PARSERS
 

@@ -41,13 +41,13 @@ def test_icalpub_serve_exits_with_the_problems():
 
 
 @pytest.mark.parametrize("command", [
-    pytest.param(lambda port: gunicorn_command("", port, config="python:icalpub.gunicorn_config")[:-1],
+    pytest.param(lambda port: gunicorn_command("", port, config="python:icalpub.serve.gunicorn_config")[:-1],
                  id="gunicorn_config"),
-    pytest.param(lambda port: gunicorn_command("icalpub.wsgi:app()", port, preload=True),
+    pytest.param(lambda port: gunicorn_command("icalpub.serve.wsgi:app()", port, preload=True),
                  id="preload-wsgi"),
 ])
 def test_gunicorn_preload_wsgi_exits_with_exactly_the_problems(command):
-    """The documented production command (its config preloads ``icalpub.wsgi:app()``): the
+    """The documented production command (its config preloads ``icalpub.serve.wsgi:app()``): the
     app is built in the master before it listens, so a bad file stops gunicorn before any
     worker exists."""
     port = free_port()
@@ -65,7 +65,7 @@ def test_gunicorn_wsgi_without_preload_exits_with_the_problems():
     gunicorn traceback and exiting 1 instead of 3. That is gunicorn's bug, so this test
     accepts either status and does not look for tracebacks; --preload avoids it."""
     port = free_port()
-    result = run_to_exit(gunicorn_command("icalpub.wsgi:app()", port), {"ICALPUB_EVENTS": str(BAD)},
+    result = run_to_exit(gunicorn_command("icalpub.serve.wsgi:app()", port), {"ICALPUB_EVENTS": str(BAD)},
                          port)
     output = result.stdout + result.stderr
     assert result.returncode in (1, 3), output
@@ -77,10 +77,10 @@ def test_gunicorn_wsgi_without_preload_exits_with_the_problems():
 
 
 def test_gunicorn_app_factory_also_refuses_to_start():
-    """The documented ``icalpub.web:create_app()`` stops too; gunicorn shows the error as a
-    traceback whose last line holds every problem (``icalpub.wsgi:app()`` avoids that)."""
+    """The documented ``icalpub.serve.app:create_app()`` stops too; gunicorn shows the error as a
+    traceback whose last line holds every problem (``icalpub.serve.wsgi:app()`` avoids that)."""
     port = free_port()
-    result = run_to_exit(gunicorn_command("icalpub.web:create_app()", port),
+    result = run_to_exit(gunicorn_command("icalpub.serve.app:create_app()", port),
                          {"ICALPUB_EVENTS": str(BAD)}, port)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "Worker failed to boot" in output
@@ -115,7 +115,7 @@ def test_gunicorn_serves_with_safe_headers_and_refuses_hostile_paths(tmp_path):
     secret = "SECRET-" + "x" * 20
     (tmp_path / "secret.txt").write_text(secret)
     port = free_port()
-    with running(gunicorn_command("icalpub.wsgi:app()", port, preload=True), port,
+    with running(gunicorn_command("icalpub.serve.wsgi:app()", port, preload=True), port,
                  {"ICALPUB_EVENTS": str(events)}, tmp_path / "log"):
         response, _ = get(port, "/feeds/all.ics?" + "q=<script>&" * 1000)  # 10 kB
         assert response.status == 414  # gunicorn's request-line limit (4094), not a 500

@@ -6,10 +6,10 @@ import icalendar
 import pytest
 
 from icalpub.load import load_events
-from icalpub.render.calendar import feed_calendar, invite_calendar
-from icalpub.render.jcal import calendar_to_jcal
-from icalpub.render.parts import Renderer
-from icalpub.select import all_feeds
+from icalpub.ical.calendar import feed_calendar, invite_calendar
+from icalpub.ical.jcal import calendar_to_jcal
+from icalpub.ical.parts import Renderer
+from icalpub.feeds.kinds import all_feeds
 from parsers import parse_all
 
 
@@ -77,7 +77,7 @@ def test_parts_do_not_leak_between_organiser_renames(tmp_path, fixture_path):
 def test_a_filtered_feed_is_never_taken_for_the_site_feed_at_its_path(fixture_path):
     """The site's feeds are kept by path; a feed computed for a query is not, even when its
     path is the unfiltered one (no query string), so it always holds just its own events."""
-    from icalpub.search import QueryFeed
+    from icalpub.feeds.search import QueryFeed
 
     data = load_events(fixture_path("minimal.yaml"))
     renderer = Renderer(data)
@@ -97,7 +97,7 @@ def test_a_feed_patched_in_place_equals_the_feed_joined_anew():
     gives the bytes and part offsets of a fresh join, in both forms."""
     import itertools
 
-    from icalpub.render.parts import END, Part, _assembled_form
+    from icalpub.ical.parts import END, Part, _assembled_form
 
     def part(text: str) -> Part:
         return Part(f"BEGIN:VEVENT\r\nSUMMARY:{text}\r\nEND:VEVENT\r\n".encode(),

@@ -1,4 +1,4 @@
-"""Tests for icalpub.render.vtimezone.build_vtimezone.
+"""Tests for icalpub.ical.vtimezone.build_vtimezone.
 
 Every generated VTIMEZONE is serialised, parsed back by several parsers and
 compared with zoneinfo hour by hour.  Parsers used:
@@ -27,7 +27,7 @@ import vobject
 from ical.calendar_stream import IcsCalendarStream
 from ical.timezone import IcsTimezoneInfo
 
-from icalpub.render.vtimezone import build_vtimezone
+from icalpub.ical.vtimezone import build_vtimezone
 
 # (key, first year, last year): events from Jan 1 of the first to Dec 31 of the last.
 CASES = [
