@@ -13,7 +13,7 @@ from icalpub.load import load_events
 from icalpub.memo import Memo
 from icalpub.changes.publish import publish
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 NOW = datetime(2021, 1, 1, tzinfo=timezone.utc)
 
 

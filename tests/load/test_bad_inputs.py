@@ -26,7 +26,7 @@ from icalpub.load import load_events
 from icalpub.load import MAX_EVENTS
 from icalpub.load.yamlfile import MAX_FILE_BYTES
 
-CATALOGUE = Path(__file__).parent / "bad_inputs"
+CATALOGUE = Path(__file__).parent.parent / "bad_inputs"
 FILES = sorted(CATALOGUE.glob("*.yaml"))
 EXPECT = b"# expect: "
 
