@@ -66,6 +66,7 @@ class Published(Generic[S]):
     modified: Mapping[str, datetime]  # path -> HTTP Last-Modified (UTC, whole seconds)
     changes: tuple[Change, ...]  # what this run changed (or, dry run, would change)
     valid_until: datetime | None  # rebuild at this time: a cancelled event's retention ends
+    outcome: Outcome  # what was decided (its ``hashes`` are the next publish's ``known``)
 
     @functools.cached_property
     def last_modified(self) -> datetime:
@@ -75,7 +76,8 @@ class Published(Generic[S]):
 
 def publish(data: EventsData, state_path: str | os.PathLike[str], render: Callable[[Outcome], S],
             *, now: datetime, write: bool = True, optimistic: bool = False,
-            before_commit: Callable[[], None] | None = None) -> Published[S]:
+            before_commit: Callable[[], None] | None = None,
+            previous: Outcome | None = None) -> Published[S]:
     """Decide, render (``render(outcome)``) and, unless ``write`` is False (``check``), save
     the state.
 
@@ -85,13 +87,15 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], render: Callab
     file meanwhile (else decide again the careful way). One save instead of two, and nothing
     written until ``before_commit`` has returned: a server calls this while it waits for the
     file to settle, and ``before_commit`` raises if it did not.
+    ``previous``: the last outcome of a server's publish, whose hashes are reused.
     Raises :class:`~icalpub.core.errors.StateFileError` for a corrupt or unwritable state file.
     """
     now = now.astimezone(timezone.utc).replace(microsecond=0)
+    known = previous.hashes if previous is not None else None
     store = StateStore(Path(state_path))
     if write and optimistic:
         state, seen = store.read_versioned()
-        outcome = reconcile(state, data, now)
+        outcome = reconcile(state, data, now, known)
         site = render(outcome)
         if before_commit is not None:
             before_commit()
@@ -99,11 +103,11 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], render: Callab
             if txn.signature == seen:  # as if decided under this lock: save it
                 modified = stamp_resources(outcome.state, _etags(site), now)
                 txn.save(outcome.state)
-                return Published(site, modified, outcome.changes, outcome.valid_until)
+                return Published(site, modified, outcome.changes, outcome.valid_until, outcome)
     elif before_commit is not None:
         before_commit()
     with store.transaction(write=write) as txn:
-        outcome = reconcile(txn.state, data, now)
+        outcome = reconcile(txn.state, data, now, known)
         if write:
             txn.save(outcome.state)
     site = render(outcome)  # without the lock: others go on
@@ -115,7 +119,7 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], render: Callab
             state = txn.state  # as saved above, or as a later process left it
             modified = stamp_resources(state, etags, now)
             txn.save(state)
-    return Published(site, modified, outcome.changes, outcome.valid_until)
+    return Published(site, modified, outcome.changes, outcome.valid_until, outcome)
 
 
 def _etags(site: Rendered) -> dict[str, str]:

@@ -54,6 +54,9 @@ class Outcome:
     changes: tuple[Change, ...]
     #: The next time a cancelled event's retention ends (when a server must rebuild).
     valid_until: datetime | None
+    #: Each event's snapshot and hash by its inputs: the next reconcile's ``known``.
+    hashes: dict[EventInputs, tuple[dict[str, Any], str]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False)
 
 
 # --- the content that counts -------------------------------------------------------------------
@@ -134,9 +137,14 @@ def _bumped(rec: EventRecord, now: datetime, **changes: Any) -> EventRecord:
                                gone=False, removed=False, **changes)
 
 
-def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
-    """Compare the loaded events with what was published and decide what to publish now."""
+def reconcile(previous: State, data: EventsData, now: datetime,
+              known: Mapping[EventInputs, tuple[dict[str, Any], str]] | None = None) -> Outcome:
+    """Compare the loaded events with what was published and decide what to publish now.
+    ``known``: the previous outcome's ``hashes`` (a server's reload hashes only edited events;
+    an event's hash is a function of its inputs)."""
     now = now.replace(microsecond=0)
+    known = known or {}
+    hashes: dict[EventInputs, tuple[dict[str, Any], str]] = {}
     keep = data.calendar.keep_cancelled
     events: dict[str, EventRecord] = {}
     published: list[Event] = []
@@ -159,8 +167,12 @@ def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
         events[event.id] = rec
 
     for event in data.events:
-        fields = snapshot(data.inputs(event))
-        digest = content_hash(fields)
+        inputs = data.inputs(event)
+        found = known.get(inputs)
+        if found is None:
+            fields = snapshot(inputs)
+            found = (fields, content_hash(fields))
+        fields, digest = hashes[inputs] = found
         rec = previous.events.get(event.id)
         cancelled = event.status == "cancelled"
         if rec is None:
@@ -207,6 +219,7 @@ def reconcile(previous: State, data: EventsData, now: datetime) -> Outcome:
         tracked=tracked,
         changes=tuple(sorted(changes, key=lambda c: (c.kind, c.event_id))),
         valid_until=min(expiries, default=None),
+        hashes=hashes,
     )
 
 

@@ -106,6 +106,14 @@ class Event:
             return self.end - timedelta(days=1)  # type: ignore[operator]
         return (self.end - timedelta(microseconds=1)).date()  # type: ignore[union-attr]
 
+    def __hash__(self) -> int:
+        return self._hash
+
+    @functools.cached_property
+    def _hash(self) -> int:
+        """Computed once: every reload hashes every event's inputs (see :class:`EventInputs`)."""
+        return hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+
     @functools.cached_property
     def order(self) -> tuple[datetime, str]:
         """Where the event goes in feeds and listings: its start instant in UTC (an all-day

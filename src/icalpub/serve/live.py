@@ -28,6 +28,7 @@ from pathlib import Path
 
 from ..changes.publish import Clock, publish, system_clock
 from ..changes.state import state_path_for
+from ..changes.tracking import Outcome
 from ..core.errors import EventsFileError, StateFileError
 from ..load import EventsCache, load_events
 from ..site import Resource, Site, build_site, gzip_body
@@ -44,9 +45,11 @@ class Snapshot(Served):
     request never compresses; a gunicorn master's workers inherit them)."""
 
     def __init__(self, site: Site, modified: Mapping[str, datetime],
-                 valid_until: datetime | None = None, previous: Snapshot | None = None):
+                 valid_until: datetime | None = None, previous: Snapshot | None = None,
+                 outcome: Outcome | None = None):
         super().__init__(int(site.data.calendar.refresh.total_seconds()))
         self.site = site
+        self.outcome = outcome  # what ``changes`` decided, for the next reload
         self.modified = modified
         self.valid_until = valid_until  # a cancelled event's retention ends: publish again
         self.gzipped = _gzipped(site, previous)
@@ -310,7 +313,9 @@ class LiveSite:
         served = previous.site if previous is not None else None
         result = publish(data, self.state_path,
                          lambda outcome: build_site(outcome.data, outcome.tracked, served),
-                         now=self.clock(), optimistic=self._watching, before_commit=commit)
+                         now=self.clock(), optimistic=self._watching, before_commit=commit,
+                         previous=previous.outcome if previous is not None else None)
         for change in result.changes:
             log.info("%s", change)
-        return Snapshot(result.site, result.modified, result.valid_until, previous)
+        return Snapshot(result.site, result.modified, result.valid_until, previous,
+                        result.outcome)
