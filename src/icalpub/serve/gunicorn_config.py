@@ -4,8 +4,7 @@
 
 Why: left to themselves, gunicorn workers each watch events.yaml and rebuild the site after an
 edit, so N workers do the same rebuild N times, at the same moment, on the cores that should
-be answering requests (at 10,000 events two workers took 4.3 s to serve an edit where one
-rebuild takes 1.8 s). Here the app is built in the master before it forks (``preload_app``);
+be answering requests. Here the app is built in the master before it forks (``preload_app``);
 a thread of the master watches the file (:meth:`~icalpub.serve.live.LiveSite.watch`), rebuilds
 after each settled edit and then sends the master ``SIGHUP``: gunicorn forks new workers,
 which inherit the new site as it is in memory (shared copy-on-write; ``live`` keeps it out of
@@ -16,12 +15,9 @@ request sees an error or a partial feed. Workers never read the file
 
 Workers are ``gthread`` (4 threads each), not gunicorn's default sync workers, which close
 the connection after every answer and are busy for as long as one client takes to read it.
-Calendar apps, CDNs and proxies poll with kept-alive connections, and a 10 MB feed sent to a
-slow client would hold a sync worker for seconds. With the same 2 workers on 2 cores (wrk,
-20 connections, 1,000-event site) threads took the full feed from ~700-780 to ~980-1,060
-req/s and an invite from ~3,700-3,900 to ~4,200-4,700; the 304 moved within the noise
-(3,700-5,300 vs 4,500-6,000 across runs; benchmarks/RESULTS.md). A stopping worker finishes
-its answers, so a replaced worker never cuts a body.
+Calendar apps, CDNs and proxies poll with kept-alive connections, and a large feed sent to a
+slow client would hold a sync worker for seconds (benchmarks/RESULTS.md has the figures). A
+stopping worker finishes its answers, so a replaced worker never cuts a body.
 
 ``ICALPUB_EVENTS``, ``ICALPUB_BASE_URL`` and ``ICALPUB_STATE`` choose the file as for the
 other entry points, and the app (``wsgi_app``) is ``icalpub.serve.wsgi:app()``, which stops
