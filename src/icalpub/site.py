@@ -120,11 +120,13 @@ class Cache:
         self._events[(inputs, tracked)] = outputs
         self.rendered += 1
 
-    def resource(self, path: str, inputs: Any, make: Callable[[], Resource]) -> Resource:
-        """The resource at ``path``, made by ``make`` unless the previous site's was made
-        of equal ``inputs``."""
+    def resource(self, path: str, inputs: Any, make: Callable[..., bytes], *args: Any,
+                 content_type: str) -> Resource:
+        """The resource at ``path``, with the body ``make(*args)``, unless the previous
+        site's was made of equal ``inputs``."""
         old = self._old_resources.get(path)
-        resource = old[1] if old is not None and old[0] == inputs else make()
+        resource = old[1] if old is not None and old[0] == inputs else \
+            Resource(path, make(*args), content_type)
         self._resources[path] = (inputs, resource)
         return resource
 
@@ -185,10 +187,10 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
         parts = [outputs[event.id].part for event in feed.events]
         inputs = (feed.name, feed.description, cal, parts)
         resources += [
-            cache.resource(feed.path, inputs, lambda: Resource(
-                feed.path, feed_ical(feed, cal, parts), CONTENT_TYPE)),
-            cache.resource(urls.jcal_path(feed.path), inputs, lambda: Resource(
-                urls.jcal_path(feed.path), feed_jcal(feed, cal, parts), JCAL_TYPE))]
+            cache.resource(feed.path, inputs, feed_ical, feed, cal, parts,
+                           content_type=CONTENT_TYPE),
+            cache.resource(urls.jcal_path(feed.path), inputs, feed_jcal, feed, cal, parts,
+                           content_type=JCAL_TYPE)]
     resources += [out.invite for out in outputs.values()]
     resources += [out.page for out in outputs.values()]
     resources.append(Resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
@@ -197,8 +199,8 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     for feed in feeds:
         path, listing = urls.page_resource(feed.page_path), feed_listing(feed)
         cards = [(outputs[event.id].month, outputs[event.id].card) for event in feed.events]
-        resources.append(cache.resource(path, (listing, shared, cards), lambda: Resource(
-            path, listing_page(listings, feed, listing, cards), HTML_TYPE)))
+        resources.append(cache.resource(path, (listing, shared, cards), listing_page, listings,
+                                        feed, listing, cards, content_type=HTML_TYPE))
     resources += [Resource(path, asset(path), content_type)
                   for path, (_file, content_type) in ASSETS.items()]
     cache.release()
