@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-
 from htmlparse import one
+from parsers import parse_all
+
 from icalpub.html.links import event_links, subscribe_links
 from icalpub.load import load_events
-from parsers import parse_all
 
 pytestmark = pytest.mark.browser
 
@@ -112,7 +112,7 @@ def test_listing_search_event_and_download(context, live_server, artifacts, tmp_
 
     # Every button's href equals the link computed for this event, and decodes correctly.
     event = next(e for e in data.events if e.id == "markdown-webinar")
-    expected = event_links(event, data)
+    expected = event_links(event, data.calendar)
     hrefs = {name: page.locator(f".add [data-button={name}]").get_attribute("href")
              for name in ("ics", "google", "outlook", "m365")}
     assert hrefs == {"ics": expected.ics, "google": expected.google,

@@ -14,17 +14,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from icalpub.build import export as export_module
-from icalpub.cli import main
-from icalpub.core.errors import ExportError
-from icalpub.build.export import export, file_for
-from icalpub.load import load_events
-from icalpub.changes.publish import publish
-from icalpub.changes.state import state_path_for
-from icalpub.serve.app import create_app
 from parsers import parse_all
 from tracking_helpers import ROOT, T0, FakeClock, copy_fixture, edit, url_of
+
+from icalpub.build import export as export_module
+from icalpub.build.export import export, file_for
+from icalpub.changes.publish import publish
+from icalpub.changes.state import state_path_for
+from icalpub.cli import main
+from icalpub.core.errors import ExportError
+from icalpub.load import load_events
+from icalpub.serve.app import create_app
+from icalpub.site import build_site
 
 #: The files issue 4 names (pages, jCal and static assets of issue 3 come on top of these).
 CALENDAR_FILES = sorted([
@@ -38,8 +39,6 @@ CALENDAR_FILES = sorted([
 
 def expected_files(events: Path) -> list[str]:
     """Every resource the site has, plus the manifest."""
-    from icalpub.site import build_site
-
     return sorted([*build_site(load_events(events)).resources, "manifest.json"])
 
 
@@ -49,8 +48,12 @@ def tree(root: Path, *, gz: bool = False) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file() and (gz or p.suffix != ".gz")}
 
 
+def render(outcome):
+    return build_site(outcome.data, outcome.tracked)
+
+
 def build(events: Path, out: Path, when: datetime = T0):
-    result = publish(load_events(events), state_path_for(events), now=when)
+    result = publish(load_events(events), state_path_for(events), render, now=when)
     return result, export(result.site, result.modified, out)
 
 
@@ -354,7 +357,7 @@ def test_pages_and_odd_types_are_written_where_static_servers_find_them(events, 
     path whose extension a static server maps to another type is reported."""
     from icalpub.site import Resource
 
-    result = publish(load_events(events), state_path_for(events), now=T0)
+    result = publish(load_events(events), state_path_for(events), render, now=T0)
     extra = {"": Resource("", b"<!doctype html><title>Events</title>", "text/html; charset=utf-8"),
              "events/summer-school": Resource("events/summer-school", b"<!doctype html>",
                                               "text/html; charset=utf-8"),
@@ -404,7 +407,7 @@ def test_parallel_and_single_threaded_builds_give_the_same_tree(tmp_path):
         folder.mkdir()
         events = copy_fixture(folder, "events.yaml", source=ROOT)
         shutil.copy(ROOT / "events.state.json", folder / "events.state.json")
-        result = publish(load_events(events), state_path_for(events), now=T0)
+        result = publish(load_events(events), state_path_for(events), render, now=T0)
         report = export(result.site, result.modified, folder / "public", threads=threads)
         files = tree(folder / "public", gz=True)
         mtimes = {p: (folder / "public" / p).stat().st_mtime for p in files}
@@ -419,13 +422,13 @@ def test_a_failing_worker_leaves_the_previous_tree(events, tmp_path, monkeypatch
     build(events, out)
     before = tree(out, gz=True)
     edit(events, "title: Winter webinar", "title: Winter webinar (new)")
-    real = export_module._gzipped
+    real = export_module.gzip_body
 
-    def broken(res):
-        if res.path == "feeds/all.ics":
+    def broken(body):
+        if b"SOURCE:https://events.example.org/feeds/all.ics\r\n" in body:  # feeds/all.ics
             raise MemoryError("compressing")
-        return real(res)
-    monkeypatch.setattr(export_module, "_gzipped", broken)
+        return real(body)
+    monkeypatch.setattr(export_module, "gzip_body", broken)
     with pytest.raises(MemoryError):
         build(events, out, T0.replace(hour=20))
     assert tree(out, gz=True) == before
@@ -445,11 +448,16 @@ def test_a_rebuild_does_not_compress_unchanged_files_again(events, tmp_path, mon
     out = tmp_path / "public"
     build(events, out)
     before = {p: (out / p).stat().st_ino for p in tree(out, gz=True)}
-    compressed = []
-    real = export_module._gzipped
-    monkeypatch.setattr(export_module, "_gzipped", lambda res: compressed.append(res.path) or real(res))
+    bodies = []
+    real = export_module.gzip_body
+    monkeypatch.setattr(export_module, "gzip_body", lambda body: bodies.append(body) or real(body))
+
+    def compressed():
+        """The files whose bytes were compressed (by the body handed to ``gzip_body``)."""
+        return {name for name, body in tree(out).items() if body in bodies}
+
     report = build(events, out, T0.replace(hour=18))[1]
-    assert compressed == [] and report.written == ()
+    assert bodies == [] and report.written == ()
     assert {p: (out / p).stat().st_ino for p in tree(out, gz=True)} == before
 
     # a damaged sibling (same mtime) is not trusted: compressed again and rewritten
@@ -460,9 +468,9 @@ def test_a_rebuild_does_not_compress_unchanged_files_again(events, tmp_path, mon
     os.utime(damaged, (stamp, stamp))
     edit(events, "title: Summer school (all day)", "title: Summer school (all days)")
     report = build(events, out, T0.replace(hour=19))[1]
-    assert {"feeds/all.ics", "feeds/topics/circular.ics"} <= set(compressed)
+    assert {"feeds/all.ics", "feeds/topics/circular.ics"} <= compressed()
     assert {"feeds/all.ics.gz", "feeds/topics/circular.ics.gz"} <= set(report.written)
     kept = {name.removesuffix(".gz") for name in report.unchanged if name.endswith(".gz")}
-    assert kept and not kept & set(compressed)
+    assert kept and not kept & compressed()
     for name in ("feeds/all.ics", "feeds/topics/circular.ics"):
         assert gzip.decompress((out / f"{name}.gz").read_bytes()) == (out / name).read_bytes()

@@ -73,3 +73,36 @@ def test_single_line_text_is_normalised():
     e = {e.id: e for e in load_events(FIXTURES / "injection.yaml").events}["injection"]
     assert e.title == "Title, with; specials \\ and BEGIN:VEVENT UID:injected"
     assert "\r" not in e.description
+
+
+def test_event_inputs_are_what_an_event_shows():
+    """``EventsData.inputs``: the event with its calendar, organisers and topics as its outputs
+    show them. Fields no event shows (the calendar's description, a topic's description) do not
+    change them; a name that an event shows does; moving the event in the file does not."""
+    from dataclasses import replace
+
+    data = load_events(FIXTURES / "minimal.yaml")
+    event = next(e for e in data.events if e.id == "winter-webinar")
+    inputs = data.inputs(event)
+    assert inputs.event is event
+    assert [o.slug for o in inputs.organisers] == list(dict.fromkeys(event.organisers))
+    assert [t.slug for t in inputs.topics] == list(event.topics)
+    assert inputs.calendar.description == "" and inputs.calendar.name == data.calendar.name
+
+    hidden = replace(data, calendar=replace(data.calendar, description="Other words.",
+                                            refresh=timedelta(hours=1)),
+                     topics={slug: replace(t, description="Shown on its own page.")
+                             for slug, t in data.topics.items()})
+    assert hidden.inputs(event) == inputs and hash(hidden.inputs(event)) == hash(inputs)
+
+    moved = replace(event, line=event.line + 10)
+    assert data.inputs(moved) == inputs
+
+    first = event.organisers[0]
+    renamed = replace(data, organisers={**data.organisers,
+                                        first: replace(data.organisers[first], name="Renamed")})
+    assert renamed.inputs(event) != inputs
+    assert renamed.inputs(event).organisers[0].name == "Renamed"
+    assert replace(data, calendar=replace(data.calendar, name="Other")).inputs(event) != inputs
+    other = next(e for e in data.events if first not in e.organisers)
+    assert renamed.inputs(other) == data.inputs(other)

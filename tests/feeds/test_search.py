@@ -1,11 +1,18 @@
-"""Search and filters (icalpub.feeds.search): parsing, matching, the filtered feed, the LRU."""
+"""Search and filters (icalpub.feeds.search): parsing, matching, the filtered feed; and the
+server's bounded cache of search responses (icalpub.serve.app.SearchCache)."""
 
-
+from datetime import datetime, timezone
 
 import pytest
 
-from icalpub.feeds.search import (Query, QueryCache, QueryError, filter_events, fold, parse_query,
-                            query_feed)
+from icalpub.feeds.search import (
+    Query,
+    QueryError,
+    filter_events,
+    fold,
+    parse_query,
+    query_feed,
+)
 
 
 def ids(events):
@@ -90,21 +97,43 @@ def test_query_feed_path_and_name(rich_data):
 
 
 def test_cache_is_bounded_and_keyed_by_site():
-    cache = QueryCache(maxsize=2)
+    """Least recently used out, bounded by the bytes of the bodies it holds; an entry
+    computed for another site (a reload) is never served."""
+    from icalpub.serve.answers import Answers
+    from icalpub.serve.app import SearchCache
+    from icalpub.site import Resource
+
+    cache = SearchCache(max_bytes=20)  # two 10-byte answers
     calls = []
 
     def compute(value):
-        calls.append(value)
-        return value
+        def make():
+            calls.append(value)
+            body = value.encode().ljust(10, b".")
+            return Answers(Resource("x", body, "text/plain"), None,
+                           datetime(2021, 1, 1, tzinfo=timezone.utc), 60)
+        return make
+
+    def get(site, path, query, value):
+        return cache.get(site, path, query, compute(value)).resource.body.rstrip(b".").decode()
 
     site_a, site_b = object(), object()
     one, two, three = Query(text="1"), Query(text="2"), Query(text="3")
-    assert cache.get(site_a, "page", one, lambda: compute("a1")) == "a1"
-    assert cache.get(site_a, "page", one, lambda: compute("again")) == "a1"
-    assert cache.get(site_b, "page", one, lambda: compute("b1")) == "b1"  # another site
-    assert cache.get(site_a, "ics", one, lambda: compute("ics")) == "ics"
-    assert len(cache) == 2
-    cache.get(site_a, "page", two, lambda: compute("a2"))
-    cache.get(site_a, "page", three, lambda: compute("a3"))
-    assert len(cache) == 2
-    assert calls == ["a1", "b1", "ics", "a2", "a3"]
+    assert get(site_a, "page", one, "a1") == "a1"
+    assert get(site_a, "page", one, "again") == "a1"
+    assert get(site_b, "page", one, "b1") == "b1"  # another site: computed anew, replaces it
+    assert get(site_a, "page", one, "a1 again") == "a1 again"
+    assert get(site_a, "ics", one, "ics") == "ics"
+    assert len(cache) == 2 and cache.size == 20
+    assert get(site_a, "page", one, "not again") == "a1 again"  # now the most recent
+    get(site_a, "page", two, "a2")  # evicts the least recently used: "ics"
+    assert len(cache) == 2 and cache.size == 20
+    assert get(site_a, "page", one, "kept") == "a1 again"
+    assert get(site_a, "ics", one, "ics again") == "ics again"
+    assert calls == ["a1", "b1", "a1 again", "ics", "a2", "ics again"]
+
+    big = cache.get(site_a, "page", three, lambda: Answers(
+        Resource("x", b"x" * 21, "text/plain"), None, datetime(2021, 1, 1, tzinfo=timezone.utc),
+        60))
+    assert len(big.resource.body) == 21  # answered, but too big to keep
+    assert len(cache) == 2 and cache.size <= 20

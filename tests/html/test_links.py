@@ -6,10 +6,10 @@ from urllib.parse import quote as urllib_quote
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from htmlparse import one, query
 from hypothesis import given
 from hypothesis import strategies as st
 
-from htmlparse import one, query
 from icalpub.html import links
 from icalpub.html.links import event_links, subscribe_links
 
@@ -53,7 +53,7 @@ def test_google_cannot_fetch_http():
 
 def test_google_event_link_timed(rich_data):
     event = by_id(rich_data, "markdown-webinar")
-    url = event_links(event, rich_data).google
+    url = event_links(event, rich_data.calendar).google
     parts = urlsplit(url)
     assert (parts.netloc, parts.path) == ("calendar.google.com", "/calendar/render")
     assert one(url, "action") == "TEMPLATE"
@@ -74,29 +74,29 @@ def test_google_event_link_timed(rich_data):
 
 
 def test_google_event_link_all_day_end_is_exclusive(rich_data):
-    url = event_links(by_id(rich_data, "summer-school"), rich_data).google
+    url = event_links(by_id(rich_data, "summer-school"), rich_data.calendar).google
     assert one(url, "dates") == "20210705/20210707"  # 5–6 July inclusive
 
 
 def test_google_event_link_recurring(rich_data):
-    url = event_links(by_id(rich_data, "weekly-call"), rich_data).google
+    url = event_links(by_id(rich_data, "weekly-call"), rich_data.calendar).google
     assert one(url, "recur") == "RRULE:FREQ=WEEKLY;COUNT=6"
     assert one(url, "dates") == "20210302T090000Z/20210302T100000Z"
 
 
 def test_ctz_is_iana_never_an_abbreviation(rich_data):
     for event in rich_data.events:
-        ctz = one(event_links(event, rich_data).google, "ctz")
+        ctz = one(event_links(event, rich_data.calendar).google, "ctz")
         assert "/" in ctz or ctz == "UTC", ctz
         assert ctz not in {"CET", "CEST", "EST", "EDT"}
 
 
 def test_google_details_cut_near_1000(rich_data):
     event = by_id(rich_data, "long-description")
-    details = one(event_links(event, rich_data).google, "details")
+    details = one(event_links(event, rich_data.calendar).google, "details")
     assert len(details) <= links.GOOGLE_DETAILS_MAX
     assert len(details) > 300  # heavy percent-encoding: shortened further to fit 2,000
-    assert len(event_links(event, rich_data).google) < links.URL_MAX
+    assert len(event_links(event, rich_data.calendar).google) < links.URL_MAX
     assert "…\n\n" in details and details.endswith(f"{BASE}/events/long-description")
 
 
@@ -104,7 +104,7 @@ def test_google_details_cut_near_1000(rich_data):
                                        ("microsoft_365", "outlook.office.com")])
 def test_outlook_event_link(rich_data, attr, host):
     event = by_id(rich_data, "markdown-webinar")
-    url = getattr(event_links(event, rich_data), attr)
+    url = getattr(event_links(event, rich_data.calendar), attr)
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", host, "/calendar/0/action/compose")
     assert one(url, "rru") == "addevent"
@@ -117,7 +117,7 @@ def test_outlook_event_link(rich_data, attr, host):
 
 
 def test_outlook_all_day(rich_data):
-    url = event_links(by_id(rich_data, "summer-school"), rich_data).outlook_com
+    url = event_links(by_id(rich_data, "summer-school"), rich_data.calendar).outlook_com
     assert one(url, "allday") == "true"
     assert one(url, "startdt") == "2021-07-05"
     assert one(url, "enddt") == "2021-07-07"
@@ -125,7 +125,8 @@ def test_outlook_all_day(rich_data):
 
 def test_outlook_url_stays_under_2000(rich_data):
     event = by_id(rich_data, "long-description")
-    for url in (event_links(event, rich_data).outlook_com, event_links(event, rich_data).microsoft_365):
+    found = event_links(event, rich_data.calendar)
+    for url in (found.outlook_com, found.microsoft_365):
         assert len(url) < links.URL_MAX
         body = one(url, "body")
         assert body.endswith(f"{BASE}/events/long-description")
@@ -134,7 +135,7 @@ def test_outlook_url_stays_under_2000(rich_data):
 
 def test_every_event_link_is_absolute_and_short(rich_data):
     for event in rich_data.events:
-        ev = event_links(event, rich_data)
+        ev = event_links(event, rich_data.calendar)
         assert ev.ics == f"{BASE}/events/{event.id}.ics"
         for url in (ev.google, ev.outlook_com, ev.microsoft_365):
             assert url.startswith("https://") and len(url) < 2000, url
@@ -150,7 +151,7 @@ def test_cut_at_word_boundary():
 def test_google_details_near_1000_for_plain_ascii(rich_data):
     from dataclasses import replace
     event = replace(by_id(rich_data, "long-description"), description="word " * 400)
-    details = one(links.google_event_link(event, rich_data), "details")
+    details = one(links.google_event_link(event, rich_data.calendar), "details")
     assert 900 < len(details) <= links.GOOGLE_DETAILS_MAX
 
 
