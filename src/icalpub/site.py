@@ -193,7 +193,9 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
                            content_type=JCAL_TYPE)]
     resources += [out.invite for out in outputs.values()]
     resources += [out.page for out in outputs.values()]
-    resources.append(Resource(urls.FEEDS_INDEX, feeds_index(feeds, data), JSON_TYPE))
+    resources.append(cache.resource(
+        urls.FEEDS_INDEX, (cal, [(f.kind, f.slug, f.name, len(f.events)) for f in feeds]),
+        feeds_index, feeds, data, content_type=JSON_TYPE))
     listings = ListingShell(data, feeds)
     shared = listings.inputs()
     for feed in feeds:
@@ -201,7 +203,7 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
         cards = [(outputs[event.id].month, outputs[event.id].card) for event in feed.events]
         resources.append(cache.resource(path, (listing, shared, cards), listing_page, listings,
                                         feed, listing, cards, content_type=HTML_TYPE))
-    resources += [Resource(path, asset(path), content_type)
+    resources += [cache.resource(path, path, asset, path, content_type=content_type)
                   for path, (_file, content_type) in ASSETS.items()]
     cache.release()
     return Site(data, feeds, {r.path: r for r in resources}, tracked, cache)

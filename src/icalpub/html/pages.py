@@ -112,7 +112,8 @@ class ListingShell(Shell):
         listing changed."""
         return (self.calendar, tuple((fv.feed.path, fv.feed.name, fv.title, fv.count)
                                      for fv in self.feeds),
-                tuple((kind, tuple(members)) for kind, members in self.filters))
+                tuple((kind, tuple((m.slug, m.name) for m in members))
+                      for kind, members in self.filters))
 
 
 @dataclass(frozen=True)
