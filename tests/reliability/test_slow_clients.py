@@ -83,15 +83,15 @@ def nginx(prefix: Path, port: int, upstream: int):
 
 
 @contextmanager
-def slow_clients(port: int, count: int = SLOW, seconds: float = 30):
+def slow_clients(port: int, count: int = SLOW, seconds: float = 30, mixed: bool = True):
     """``count`` connections: a third send half a request and wait, a third trickle one byte
-    of a request every 0.2 s, a third send nothing. Closed when the block ends (or after
-    ``seconds``)."""
+    of a request every 0.2 s, a third send nothing (``mixed``; else all send half a request).
+    Closed when the block ends (or after ``seconds``)."""
     sockets: list[socket.socket] = []
     stop = threading.Event()
     for number in range(count):
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        if number % 3 == 0:
+        if number % 3 == 0 or not mixed:
             sock.sendall(b"GET /feeds/al")
         sockets.append(sock)
     tricklers = [s for n, s in enumerate(sockets) if n % 3 == 1]
@@ -168,8 +168,8 @@ def test_nginx_answers_malformed_requests_with_nosniff(gunicorn_app, tmp_path):
 
 
 def test_without_the_proxy_a_few_slow_clients_hold_every_thread(gunicorn_app):
-    """The control: straight at gunicorn, slow connections (a few more than its threads) leave
-    a normal client without an answer."""
-    with slow_clients(gunicorn_app, count=3 * THREADS):
+    """The control: straight at gunicorn, half-sent requests (enough that each worker gets
+    more than its threads whichever accepts them) leave a normal client without an answer."""
+    with slow_clients(gunicorn_app, count=8 * THREADS, mixed=False):
         with pytest.raises((TimeoutError, socket.timeout, ConnectionError)):
             fetch_times(gunicorn_app, count=1, timeout=2)
