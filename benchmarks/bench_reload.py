@@ -127,14 +127,14 @@ def wait_new(port: int, old_etag: str, deadline: float, start: float) -> Edit:
 
 #: name: (label, --preload?, extra gunicorn arguments, app)
 VARIANTS: dict[str, tuple[str, bool, list[str], str]] = {
-    "readme": ("gunicorn -c python:icalpub.gunicorn_config (as in the README: the master "
+    "readme": ("gunicorn -c python:icalpub.serve.gunicorn_config (as in the README: the master "
                "rebuilds once, new workers fork)", False,
-               ["-c", "python:icalpub.gunicorn_config"], "icalpub.wsgi:app()"),
+               ["-c", "python:icalpub.serve.gunicorn_config"], "icalpub.serve.wsgi:app()"),
     "workers": ("gunicorn, each worker rebuilds (no config, no --preload)", False, [],
-                "icalpub.web:create_app()"),
-    "preload": ("gunicorn --preload, each worker rebuilds", True, [], "icalpub.web:create_app()"),
+                "icalpub.serve.app:create_app()"),
+    "preload": ("gunicorn --preload, each worker rebuilds", True, [], "icalpub.serve.app:create_app()"),
     "long": ("gunicorn --preload --timeout 600, each worker rebuilds", True,
-             ["--timeout", "600"], "icalpub.web:create_app()"),
+             ["--timeout", "600"], "icalpub.serve.app:create_app()"),
 }
 
 

@@ -119,8 +119,8 @@ def start_app(events: Path, work: Path, tag: str) -> Server:
     env = {**os.environ, "ICALPUB_EVENTS": str(events)}
     env.pop("ICALPUB_BASE_URL", None)
     # the README's production command: the master builds, workers are forked with the site
-    command = gunicorn_cmd("icalpub.wsgi:app()", port, preload=False, worker_class=None,
-                           extra=["-c", "python:icalpub.gunicorn_config"])
+    command = gunicorn_cmd("icalpub.serve.wsgi:app()", port, preload=False, worker_class=None,
+                           extra=["-c", "python:icalpub.serve.gunicorn_config"])
     server = Server(f"app-{tag}", command, port, env, log=work / f"gunicorn-{tag}.log")
     return server
 

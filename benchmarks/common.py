@@ -147,7 +147,7 @@ def get(port: int, path: str, headers: dict[str, str] | None = None, timeout: fl
 def gunicorn_cmd(app: str, port: int, workers: int = 2, extra: list[str] | None = None,
                  preload: bool = True, worker_class: str | None = "sync") -> list[str]:
     """Sync workers (gunicorn's default, and the issue's minimal app) unless ``worker_class``
-    is None: then the config given in ``extra`` chooses (``icalpub.gunicorn_config``: gthread),
+    is None: then the config given in ``extra`` chooses (``icalpub.serve.gunicorn_config``: gthread),
     as the README's command does. ``preload``: the app is built once in the master and
     forked, which halves the start-up CPU of a large file."""
     kind = ["-k", worker_class] if worker_class else []

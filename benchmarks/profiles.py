@@ -47,7 +47,7 @@ FRAME = re.compile(r"^(?P<func>.+?) \((?P<file>[^:()]+)(?::\d+)?\)$")
 def inner_reload(path: Path, n: int) -> None:
     """Child process for the reload profile: serve-ready LiveSite, one edit, one reload."""
     from benchmarks.bench_reload import edit_event
-    from icalpub.live import LiveSite
+    from icalpub.serve.live import LiveSite
 
     import inspect
 
@@ -70,7 +70,7 @@ def request_costs(events: Path, export: Path, requests: int, top: int) -> list[s
     from werkzeug.test import EnvironBuilder
 
     from benchmarks.minimal_app import create_app as minimal
-    from icalpub.web import create_app
+    from icalpub.serve.app import create_app
 
     apps = {"app": create_app({"EVENTS_PATH": str(events)}),
             "app, routes only": create_app({"EVENTS_PATH": str(events), "FAST_PATH": False}),
