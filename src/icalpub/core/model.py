@@ -42,11 +42,17 @@ class CalendarInfo:
     #: How long a cancelled or removed event stays in the feeds as STATUS:CANCELLED, so that
     #: subscribed calendars remove it, before it disappears.
     keep_cancelled: timedelta = field(default=timedelta(days=30), metadata=NOT_SHOWN)
+    #: The right-hand side of every UID. ``load`` sets it from the file (``uid_domain``, else
+    #: the host of the file's own ``base_url``), so serving the site at another address
+    #: (``ICALPUB_BASE_URL``, ``icalpub serve --port``) never changes a UID.
+    uid_domain: str = ""
+    #: Events that ended longer ago than this leave the feeds (not the pages); None: never.
+    feeds_past: timedelta | None = field(default=None, metadata=NOT_SHOWN)
 
     @property
     def host(self) -> str:
-        """The host of ``base_url``; the right-hand side of every UID."""
-        return urlsplit(self.base_url).hostname or ""
+        """The right-hand side of every UID: ``uid_domain``, else the host of ``base_url``."""
+        return self.uid_domain or urlsplit(self.base_url).hostname or ""
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,11 @@ two in step.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -40,6 +42,10 @@ CALENDAR = {
     "refresh": Field(v.duration, doc="how often clients should poll feeds (default PT12H)"),
     "keep_cancelled": Field(v.duration, doc="how long a cancelled or removed event stays in the "
                                             "feeds as STATUS:CANCELLED (default P30D)"),
+    "uid_domain": Field(lambda node: _domain(node), doc="right-hand side of UIDs (default: the "
+                                                        "host of base_url)"),
+    "feeds": Field(lambda node: _feeds(node), doc="`past:` an ISO 8601 duration: events that "
+                                                  "ended longer ago leave the feeds"),
 }
 ORGANISER = {
     "name": Field(v.text, required=True, doc="the organiser's name"),
@@ -138,6 +144,7 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
                      "`name` and `base_url`)")
         return None
     found = read_fields(reader, node, "calendar", CALENDAR)
+    own_base_url = found["base_url"][0] if "base_url" in found else None
     if base_url_override:
         try:
             found["base_url"] = (v.http_url(yaml.ScalarNode("tag:yaml.org,2002:str", base_url_override)), node)
@@ -146,6 +153,7 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
             return None
     if "name" not in found or "base_url" not in found:
         return None
+    own_host = urlsplit(own_base_url).hostname if own_base_url else None
     return CalendarInfo(
         name=found["name"][0],
         base_url=found["base_url"][0].rstrip("/"),
@@ -153,7 +161,34 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
         timezone=_get(found, "timezone", None),
         refresh=_get(found, "refresh", timedelta(hours=12)),
         keep_cancelled=_get(found, "keep_cancelled", timedelta(days=30)),
+        uid_domain=_get(found, "uid_domain", own_host or ""),
+        feeds_past=_get(found, "feeds", {}).get("past"),
     )
+
+
+_DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+
+
+def _domain(node: yaml.Node) -> str:
+    """A host name such as ``events.example.org``: the right-hand side of a UID."""
+    text = v.text(node)
+    if len(text) > 253 or not _DOMAIN.fullmatch(text):
+        raise Invalid(f"{text!r} is not a domain name; write a lower-case host name such as "
+                      "'events.example.org'")
+    return text
+
+
+def _feeds(node: yaml.Node) -> dict[str, timedelta]:
+    """``feeds:`` in the calendar section: ``past: P3M``."""
+    if not isinstance(node, yaml.MappingNode):
+        raise Invalid("must be a mapping such as `past: P6M`")
+    found: dict[str, timedelta] = {}
+    for key_node, value_node in node.value:
+        key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+        if key != "past":
+            raise Invalid(f"unknown key {key!r}; expected: past")
+        found["past"] = v.duration(value_node)
+    return found
 
 
 def build_named(reader: Reader, node: yaml.Node | None, section: str, fields: dict[str, Field],
