@@ -9,7 +9,10 @@ traceback.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
+from datetime import datetime
 
 import click
 
@@ -17,9 +20,9 @@ from .build.prerender import default_workers, prerender
 from .changes.publish import publish, system_clock
 from .changes.state import state_path_for
 from .core.errors import EventsFileError, ExportError, StateFileError
-from .load import load_events
+from .load import BASE_URL_ENV, load_events
 from .changes.tracking import Outcome
-from .site import Site, build_site
+from .site import Site, build_site, oversized
 
 EVENTS_OPTION = click.option("--events", "events_path", default="events.yaml", show_default=True,
                              type=click.Path(dir_okay=False),
@@ -59,10 +62,15 @@ def check(path: str, state_path: str | None) -> None:
     state = state_path or state_path_for(path)
     try:
         data = load_events(path)
-        result = publish(data, state, lambda outcome: build_site(outcome.data, outcome.tracked),
-                         now=system_clock(), write=False)
+        now = system_clock()
+        as_of = data.calendar.today(now)
+        result = publish(data, state, lambda outcome: build_site(outcome.data, outcome.tracked,
+                                                                 as_of=as_of),
+                         now=now, write=False)
     except (EventsFileError, StateFileError) as exc:
         fail(exc)
+    for warning in oversized(result.site):
+        click.echo(f"warning: {warning}", err=True)
     zones = sorted({e.timezone for e in data.events})
     counts = ", ".join(_count(n, word) for n, word in [
         (len(data.events), "event"), (len(data.topics), "topic"), (len(data.organisers), "organiser")])
@@ -85,24 +93,30 @@ def check(path: str, state_path: str | None) -> None:
 @click.option("--jobs", "-j", default=None, type=click.IntRange(min=1),
               help="Processes that render events (default: the cores this process may use; "
                    "1 renders in this process). The output is the same bytes either way.")
-def build(events_path: str, out: str, state_path: str | None, jobs: int | None) -> None:
+@click.option("--as-of", "as_of", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day the site is made for: what is upcoming or past, and which events "
+                   "the feeds keep [default: today in the calendar's zone]. Rebuild daily.")
+def build(events_path: str, out: str, state_path: str | None, jobs: int | None,
+          as_of: datetime | None) -> None:
     """Write every feed, invite and index as static files, atomically, updating the state."""
     from .build.export import export
 
     def render(outcome: Outcome) -> Site:
-        cache = prerender(outcome.data, outcome.tracked, jobs or default_workers())
-        return build_site(outcome.data, outcome.tracked, cache=cache)
+        day = as_of.date() if as_of else outcome.data.calendar.today(now)
+        cache = prerender(outcome.data, outcome.tracked, jobs or default_workers(), day)
+        return build_site(outcome.data, outcome.tracked, cache=cache, as_of=day)
 
     try:
         data = load_events(events_path)
+        now = system_clock()
         result = publish(data, state_path or state_path_for(events_path), render,
-                         now=system_clock(), optimistic=True)
+                         now=now, optimistic=True)
         report = export(result.site, result.modified, out)
     except (EventsFileError, StateFileError, ExportError) as exc:
         fail(exc)
     for change in result.changes:
         click.echo(f"  {change}")
-    for warning in report.warnings:
+    for warning in [*report.warnings, *oversized(result.site)]:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{out}/: {_count(len(report.written), 'file')} written, "
                f"{len(report.unchanged)} unchanged, {len(report.removed)} removed")
@@ -120,22 +134,36 @@ def _count(n: int, word: str) -> str:
 @STATE_OPTION
 @click.option("--static", "static_dir", default=None, type=click.Path(file_okay=False, exists=True),
               help="Serve a tree written by `icalpub build` instead of the events file.")
+@click.option("--base-url", "base_url", default=None,
+              help="The address links point at [default: $ICALPUB_BASE_URL, else the address "
+                   "this server listens on]. UIDs never change with it (calendar.uid_domain).")
 def serve(events_path: str, host: str, port: int, debug: bool, state_path: str | None,
-          static_dir: str | None) -> None:
+          static_dir: str | None, base_url: str | None) -> None:
     """Serve the feeds with Flask's development server (use gunicorn in production)."""
     from .serve.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    base_url = base_url or os.environ.get(BASE_URL_ENV) or listening_url(host, port)
     try:
         app = create_app({"EVENTS_PATH": events_path, "STATE_PATH": state_path,
-                          "STATIC_DIR": static_dir})
+                          "STATIC_DIR": static_dir, "BASE_URL": base_url})
     except (EventsFileError, StateFileError, ExportError) as exc:
         fail(exc)
     if static_dir:
         events_path = f"{static_dir}/ (built)"
-    click.echo(f"Serving {events_path} at http://{host}:{port}/feeds/all.ics "
-               f"(feeds listed at http://{host}:{port}/feeds.json)")
+    click.echo(f"Serving {events_path}: open {base_url}/ (subscribe: {base_url}/feeds/all.ics)")
     app.run(host=host, port=port, debug=debug, use_reloader=debug)
+
+
+def listening_url(host: str, port: int) -> str:
+    """The address a browser reaches this server at: the host it listens on, or for every
+    interface (0.0.0.0, ::) this machine's name as the network knows it."""
+    if host in ("0.0.0.0", "::", ""):
+        try:
+            host = socket.gethostbyname(socket.gethostname())
+        except OSError:
+            host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 if __name__ == "__main__":  # pragma: no cover

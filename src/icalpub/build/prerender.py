@@ -14,6 +14,7 @@ import gc
 import multiprocessing
 import os
 from collections.abc import Mapping
+from datetime import date
 
 from ..core.model import EventsData, Tracked
 from ..html.pages import Shell
@@ -23,7 +24,7 @@ from ..site import Cache, EventOutputs, render_event
 MIN_EVENTS = 400
 
 #: What the forked workers render from: set by the parent just before it forks.
-_JOB: tuple[EventsData, Mapping[str, Tracked]] | None = None
+_JOB: tuple[EventsData, Mapping[str, Tracked], date | None] | None = None
 
 
 def default_workers() -> int:
@@ -34,7 +35,8 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def prerender(data: EventsData, tracked: Mapping[str, Tracked], workers: int) -> Cache:
+def prerender(data: EventsData, tracked: Mapping[str, Tracked], workers: int,
+              as_of: date | None = None) -> Cache:
     """A cache holding every event's outputs, rendered in ``workers`` forked processes (none
     when a pool would not pay, or cannot fork here)."""
     global _JOB
@@ -46,7 +48,7 @@ def prerender(data: EventsData, tracked: Mapping[str, Tracked], workers: int) ->
     size = max(50, len(events) // (workers * 8))  # small chunks: an even share per worker
     chunks = [range(start, min(start + size, len(events)))
               for start in range(0, len(events), size)]
-    _JOB = (data, tracked)
+    _JOB = (data, tracked, as_of)
     # Out of the collector's sight while the workers run: a collection in a worker would write
     # to every object it walks, copying the parent's whole heap page by page (copy-on-write).
     gc.freeze()
@@ -55,7 +57,8 @@ def prerender(data: EventsData, tracked: Mapping[str, Tracked], workers: int) ->
             for chunk, outputs in zip(chunks, pool.imap(_render, chunks)):
                 for index, out in zip(chunk, outputs):
                     event = events[index]
-                    cache.put(data.inputs(event), tracked.get(event.id), out)
+                    cache.put(data.inputs(event), tracked.get(event.id),
+                              event.ended_before(as_of) if as_of else False, out)
     finally:
         _JOB = None
         gc.unfreeze()
@@ -65,7 +68,8 @@ def prerender(data: EventsData, tracked: Mapping[str, Tracked], workers: int) ->
 def _render(indices: range) -> list[EventOutputs]:
     """In a worker: some events' outputs, by the same code ``build_site`` runs."""
     assert _JOB is not None, "prerender's worker runs only in a process forked by prerender"
-    data, tracked = _JOB
+    data, tracked, as_of = _JOB
     shell = Shell(data.calendar)
-    return [render_event(data.inputs(data.events[i]), tracked.get(data.events[i].id), shell)
-            for i in indices]
+    return [render_event(data.inputs(event), tracked.get(event.id),
+                         event.ended_before(as_of) if as_of else False, shell)
+            for event in (data.events[i] for i in indices)]

@@ -49,6 +49,13 @@ class CalendarInfo:
     #: Events that ended longer ago than this leave the feeds (not the pages); None: never.
     feeds_past: timedelta | None = field(default=None, metadata=NOT_SHOWN)
 
+    def today(self, now: datetime) -> date:
+        """The date at instant ``now`` in the calendar's zone (UTC without one): the day a
+        site is made for (``as_of``)."""
+        from zoneinfo import ZoneInfo
+
+        return now.astimezone(ZoneInfo(self.timezone or "UTC")).date()
+
     @property
     def host(self) -> str:
         """The right-hand side of every UID: ``uid_domain``, else the host of ``base_url``."""
@@ -115,6 +122,11 @@ class Event:
     def __hash__(self) -> int:
         return self._hash
 
+    def ended_before(self, day: date) -> bool:
+        """Whether every occurrence is over before ``day`` begins (a series without an end
+        never is)."""
+        return self.span_end is not None and self.span_end < day
+
     @functools.cached_property
     def _hash(self) -> int:
         """Computed once: every reload hashes every event's inputs (see :class:`EventInputs`)."""
@@ -153,6 +165,11 @@ class EventInputs:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def ended_before(self, day: date) -> bool:
+        """Whether every occurrence is over before ``day`` begins (a series without an end
+        never is)."""
+        return self.span_end is not None and self.span_end < day
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,23 @@ def webcal(url: str) -> str:
 INDEX_PAGE = "index.html"
 STYLESHEET = "static/style.css"
 SCRIPT = "static/app.js"
+#: The page of every feed with its subscribe buttons, and the archive of past events.
+CALENDARS_PAGE = "calendars"
+ARCHIVE_PAGE = "archive"
+#: The page a static server sends for a missing path (nginx ``error_page``, GitHub Pages).
+NOT_FOUND_PAGE = "404.html"
+
+
+def listing_path(page_path: str, number: int) -> str:
+    """Page ``number`` of a listing: the listing itself, then ``<listing>/page/<n>``."""
+    if number == 1:
+        return page_path
+    return f"{page_path}/page/{number}" if page_path else f"page/{number}"
+
+
+def archive_path(month: str) -> str:
+    """The past events of one month, ``month`` as ``2021-01``."""
+    return f"{ARCHIVE_PAGE}/{month}"
 
 
 def page_resource(page_path: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -122,10 +123,21 @@ def ordered(events: Iterable[Event]) -> tuple[Event, ...]:
 _ORDER = attrgetter("order")
 
 
-def all_feeds(data: EventsData) -> list[Feed]:
+def in_feeds(data: EventsData, as_of: date | None) -> tuple[Event, ...]:
+    """The events the feeds publish, in order: all of them, unless ``calendar.feeds.past``
+    drops those that ended longer ago than that before ``as_of`` (pages keep them)."""
+    events = ordered(data.events)
+    past = data.calendar.feeds_past
+    if past is None or as_of is None:
+        return events
+    cutoff = as_of - timedelta(days=past.days)
+    return tuple(event for event in events if not event.ended_before(cutoff))
+
+
+def all_feeds(data: EventsData, as_of: date | None = None) -> list[Feed]:
     """Every feed the site publishes: by kind (in :data:`KINDS` order), then by slug."""
     cal = data.calendar
-    events = ordered(data.events)
+    events = in_feeds(data, as_of)
     feeds = []
     for kind in KINDS:
         members = kind.members(data)

@@ -93,6 +93,8 @@ def parse_query(args: Mapping[str, list[str]], data: EventsData) -> Query:
             filters.append((kind.name, tuple(slugs)))
     start = next((_day(v, "from") for v in args.get("from", []) if v.strip()), None)
     end = next((_day(v, "to") for v in args.get("to", []) if v.strip()), None)
+    if start and end and start > end:
+        raise QueryError(f"from={start} is after to={end}; swap the two dates")
     return Query(words=tuple(sorted(set(fold(text).split()))), filters=tuple(filters),
                  start=start, end=end, text=text)
 

@@ -15,11 +15,13 @@ from ..core import urls
 from ..core.model import Event, EventInputs
 from ..core.richtext import render_markdown
 from ..feeds.kinds import ORGANISER, TOPIC
-from .links import EventLinks, event_links
+from .links import EventLinks, cut, event_links
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: Characters of a description a listing's card shows (the event page has it all).
+EXCERPT = 160
 ONLINE_WORDS = ("online", "zoom", "webinar", "virtual", "teams", "webex", "livestream")
 
 
@@ -45,6 +47,7 @@ class EventView:
     month: str  # "January 2021", the listing's group
     description_html: str
     description_text: str
+    excerpt: str  # the start of the description's text, for cards
     organisers: tuple[Named, ...]
     topics: tuple[Named, ...]
     links: EventLinks
@@ -132,6 +135,7 @@ def event_view(inputs: EventInputs) -> EventView:
         month=f"{MONTHS[month_day.month - 1]} {month_day.year}",
         description_html=rich.html,
         description_text=rich.text,
+        excerpt=cut(" ".join(rich.text.split()), EXCERPT),
         organisers=tuple(Named(o.slug, o.name,
                                urls.site_relative(base, ORGANISER.page_path(o.slug)))
                          for o in inputs.organisers),

@@ -187,7 +187,11 @@ def _feeds(node: yaml.Node) -> dict[str, timedelta]:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
         if key != "past":
             raise Invalid(f"unknown key {key!r}; expected: past")
-        found["past"] = v.duration(value_node)
+        try:
+            found["past"] = v.duration(value_node)
+        except Invalid as exc:
+            raise Invalid(f"past: {exc.message.split(';')[0]}; write days or weeks of at most "
+                          "a year, such as P90D or P26W") from None
     return found
 
 

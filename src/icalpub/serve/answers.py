@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core import urls
-from ..site import Resource
+from ..site import Resource, max_age
 
 #: Pages load only their own CSS and script; JSON-LD blocks are data, not script.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -198,8 +198,8 @@ class Served:
     kept by this version; a new version starts afresh). Subclasses say where a path's
     resource comes from (:meth:`find`)."""
 
-    def __init__(self, max_age: int):
-        self.max_age = max_age
+    def __init__(self, refresh: int):
+        self.max_age = refresh  # a calendar's max-age; pages get ``site.PAGE_MAX_AGE``
         self._answers: dict[str, Answers] = {}
 
     def find(self, path: str) -> tuple[Resource, bytes | None, datetime] | None:
@@ -212,7 +212,8 @@ class Served:
             resource = self.find(path)
             if resource is None:
                 return None
-            found = self._answers[path] = Answers(*resource, self.max_age)
+            found = self._answers[path] = Answers(
+                *resource, max_age(resource[0], self.max_age))
         return found
 
 

@@ -23,8 +23,9 @@ from ..changes.publish import system_clock
 from ..core import urls
 from ..feeds.kinds import EVERYTHING
 from ..feeds.search import QueryError, multidict, params, parse_query
-from ..site import Site, gzip_body
-from .answers import Answers, ResourceMiddleware, Served, answer, resolve
+from ..html.pages import HTML_TYPE, Shell, error_page
+from ..site import Site, gzip_body, max_age
+from .answers import HTML_POLICY, Answers, ResourceMiddleware, Served, answer, resolve
 from .live import LiveSite, Snapshot
 from .tree import StaticTree
 
@@ -101,35 +102,47 @@ def resource(path: str) -> Response:
     """The resource the URL names, filtered by the request's search parameters when it is
     one of the searchable paths (a built tree, like any static server, ignores them)."""
     served: Served = current_app.extensions["icalpub"].snapshot
-    for candidate in resolve(request.path):
+    # The WSGI path, as the fast path reads it: ``request.path`` drops leading slashes, so
+    # "//feeds/all.ics" would name a resource here and not there.
+    for candidate in resolve(request.environ.get("PATH_INFO", "")):
         answers = served.answers(candidate)
         if answers is None:
             continue
         if isinstance(served, Snapshot) and candidate in SEARCHABLE \
-                and any(name in request.args for name in params()):
+                and any(name in request.args for name in (*params(), "page")):
             try:
                 answers = _search(served, candidate) or answers
             except QueryError as exc:
-                return Response(f"Bad request: {exc}\n", status=400,
-                                content_type="text/plain; charset=utf-8")
+                return bad_request(served, str(exc))
+            except LookupError:
+                return not_found()
         status, headers, body = answer(answers, request.environ)
         return Response(body, status=status, headers=headers)
     return not_found()
 
 
 def _search(served: Snapshot, path: str) -> Answers | None:
-    """The answers for this request's search at ``path`` (None: the query is empty)."""
+    """The answers for this request's search at ``path`` (None: the query is empty).
+    Raises ``QueryError`` for a query that cannot be understood, ``LookupError`` for a page
+    number past the results."""
     query = parse_query(multidict(request.args.items(multi=True)), served.site.data)
-    if query.empty:
+    raw_page = request.args.get("page", "1")
+    if not (raw_page.isascii() and raw_page.isdigit() and 0 < len(raw_page) < 7):
+        raise QueryError(f"page={raw_page!r} is not a page number; write 1, 2, 3 …")
+    number = int(raw_page)
+    if query.empty and number == 1:
         return None
+
     def compute() -> Answers:
-        found = served.site.search(path, query)
-        assert found is not None, "a searchable path"
+        found = served.site.search(path, query, number)
+        if found is None:
+            raise LookupError(number)
         # A filtered response is as new as the feed it filters.
         return Answers(found, gzip_body(found.body) if found.compressible else None,
-                       served.resource_modified(path), served.max_age)
+                       served.resource_modified(path), max_age(found, served.max_age))
 
-    return current_app.extensions["icalpub.searches"].get(served.site, path, query, compute)
+    return current_app.extensions["icalpub.searches"].get(served.site, path, (query, number),
+                                                           compute)
 
 
 class SearchCache:
@@ -174,8 +187,30 @@ def no_sniffing(response: Response) -> Response:
     return response
 
 
+def wants_html() -> bool:
+    """Whether the client is a browser (it asks for HTML), not a calendar app or a script."""
+    return request.accept_mimetypes.accept_html
+
+
 def not_found(error: Exception | None = None) -> Response:
+    """A page of the site for a browser (the one a built tree ships as ``404.html``), a line
+    of text for anything else."""
+    if wants_html():
+        answers = current_app.extensions["icalpub"].snapshot.answers(urls.NOT_FOUND_PAGE)
+        if answers is not None:
+            return Response(answers.resource.body, status=404,
+                            content_type=answers.resource.content_type, headers=HTML_POLICY)
     return Response("Not found. The feeds are listed at /feeds.json\n", status=404,
+                    content_type="text/plain; charset=utf-8")
+
+
+def bad_request(served: Served, reason: str) -> Response:
+    """400 for a search that cannot be understood, saying why: a page for a browser."""
+    if wants_html() and isinstance(served, Snapshot):
+        body = error_page(Shell(served.site.data.calendar), "This search cannot be done",
+                          f"{reason[0].upper()}{reason[1:]}.")
+        return Response(body, status=400, content_type=HTML_TYPE, headers=HTML_POLICY)
+    return Response(f"Bad request: {reason}\n", status=400,
                     content_type="text/plain; charset=utf-8")
 
 

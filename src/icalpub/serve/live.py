@@ -23,7 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+import datetime as dt
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from ..changes.publish import Clock, publish, system_clock
@@ -68,6 +70,11 @@ class Snapshot(Served):
     def resource_modified(self, path: str) -> datetime:
         modified = self.modified.get(path)
         return modified if modified is not None else self.last_modified
+
+
+def _day_start(day: date, zone: str | None) -> datetime:
+    """When ``day`` begins in ``zone`` (UTC without one), as a UTC instant."""
+    return datetime.combine(day, dt.time(), ZoneInfo(zone or "UTC")).astimezone(timezone.utc)
 
 
 def _gzipped(site: Site, previous: Snapshot | None) -> dict[str, bytes]:
@@ -311,11 +318,16 @@ class LiveSite:
         commit = (None if signature is _NEVER
                   else functools.partial(self._settled_and_unchanged, signature))
         served = previous.site if previous is not None else None
+        now = self.clock()
+        as_of = data.calendar.today(now)
         result = publish(data, self.state_path,
-                         lambda outcome: build_site(outcome.data, outcome.tracked, served),
-                         now=self.clock(), optimistic=self._watching, before_commit=commit,
+                         lambda outcome: build_site(outcome.data, outcome.tracked, served,
+                                                    as_of=as_of),
+                         now=now, optimistic=self._watching, before_commit=commit,
                          previous=previous.outcome if previous is not None else None)
         for change in result.changes:
             log.info("%s", change)
-        return Snapshot(result.site, result.modified, result.valid_until, previous,
-                        result.outcome)
+        # Pages and feeds are made for a day: the next one starts a new site.
+        tomorrow = _day_start(as_of + timedelta(days=1), data.calendar.timezone)
+        valid_until = min(filter(None, (result.valid_until, tomorrow)))
+        return Snapshot(result.site, result.modified, valid_until, previous, result.outcome)

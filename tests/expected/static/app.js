@@ -1,41 +1,8 @@
 // icalpub progressive enhancement. The pages work without it; with it:
-// 1. events that are over move under "Past events" (the server does not know the time, so
-//    the same data always gives the same HTML);
-// 2. each date also shows the visitor's local time when their zone differs from the event's;
-// 3. feed address fields get a "Copy" button;
-// 4. empty search fields are left out of the URL.
+// 1. each date also shows the visitor's local time when their zone differs from the event's;
+// 2. feed address fields get a "Copy" button;
+// 3. empty search fields are left out of the URL.
 "use strict";
-
-function splitPast(now) {
-  var upcoming = document.getElementById("upcoming");
-  var past = document.getElementById("past");
-  if (!upcoming || !past) return;
-  var target = past.querySelector(".months");
-  upcoming.querySelectorAll(".month").forEach(function (month) {
-    var over = Array.prototype.filter.call(month.querySelectorAll("li.event"), function (li) {
-      return new Date(li.dataset.end).getTime() <= now;
-    });
-    if (!over.length) return;
-    var copy = month.cloneNode(false);
-    var heading = month.querySelector("h3").cloneNode(true);
-    heading.id = heading.id + "-past";
-    copy.setAttribute("aria-labelledby", heading.id);
-    var list = document.createElement("ol");
-    list.className = "events";
-    over.forEach(function (li) { list.appendChild(li); });
-    copy.appendChild(heading);
-    copy.appendChild(list);
-    target.appendChild(copy);
-    if (!month.querySelector("li.event")) month.remove();
-  });
-  if (target.children.length) past.hidden = false;
-  if (!upcoming.querySelector("li.event")) {
-    var p = document.createElement("p");
-    p.className = "empty";
-    p.textContent = "No upcoming events.";
-    upcoming.appendChild(p);
-  }
-}
 
 function localTimes() {
   var visitorZone;
@@ -81,7 +48,6 @@ function cleanSearchForms() {
 }
 
 document.addEventListener("DOMContentLoaded", function () {
-  splitPast(Date.now());
   cleanSearchForms();
   localTimes();
   copyButtons();
