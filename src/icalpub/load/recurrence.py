@@ -41,6 +41,9 @@ BYDAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)\Z")
 #: combined with an INTERVAL at weekly or finer frequency (``FREQ=DAILY;INTERVAL=7;BYDAY=MO``
 #: from a Tuesday never occurs either, and would take as long to find out).
 DAY_PARTS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY")
+#: The forms of UNTIL accepted, once '-' and ':' are removed: a date, or a date and a time
+#: (``T`` or a space between, seconds optional), local or UTC (``Z``).
+UNTIL_FORM = re.compile(r"(\d{8})(?:[T ](\d{4})(\d{2})?(Z)?)?")
 PARTS = ("FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
          "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")
 
@@ -185,29 +188,31 @@ def _occurrences(rule: _rrule.rrule):
 
 
 def _normalise_until(value: str, start: date | datetime, zone: str) -> str:
-    """RFC 5545: UNTIL is a DATE for all-day events, else a UTC DATE-TIME. People write
-    ``20210301`` or a local ``20210301T120000`` either way, so convert what is unambiguous."""
-    v = value.replace("-", "").replace(":", "")
+    """RFC 5545: UNTIL is a DATE for all-day events, else a UTC DATE-TIME. People write a date
+    (``20210301``, ``2021-03-01``), a local time (``20210301T120000``, ``2021-03-01 12:00``)
+    or a UTC time (``20210301T110000Z``) either way, so convert what is unambiguous."""
+    found = UNTIL_FORM.fullmatch(value.replace("-", "").replace(":", "").strip())
+    if found is None:
+        raise Invalid(f"UNTIL={value} is not a date; write UNTIL=20210301, a local time "
+                      "UNTIL=20210301T120000 (or 2021-03-01 12:00), or UTC UNTIL=20210301T110000Z")
+    day_text, hhmm, seconds, utc = found.groups()
     try:
-        if len(v) == 8:
-            day = datetime.strptime(v, "%Y%m%d").date()
+        day = datetime.strptime(day_text, "%Y%m%d")
+        if hhmm is None:
             if not isinstance(start, datetime):
                 return day.strftime("%Y%m%d")
-            end_of_day = datetime.combine(day, time(23, 59, 59), ZoneInfo(zone))
+            end_of_day = datetime.combine(day.date(), time(23, 59, 59), ZoneInfo(zone))
             return end_of_day.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
-        if len(v) in (15, 16) and v[8] == "T":
-            moment = datetime.strptime(v[:15], "%Y%m%dT%H%M%S")
-            if not isinstance(start, datetime):
-                raise Invalid(f"UNTIL={value} is a date-time but the event is all-day; "
-                              f"write UNTIL={moment:%Y%m%d}")
-            if not v.endswith("Z"):
-                moment = moment.replace(tzinfo=ZoneInfo(zone))
-            else:
-                moment = moment.replace(tzinfo=ZoneInfo("UTC"))
-            return moment.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+        moment = datetime.strptime(day_text + hhmm + (seconds or "00"), "%Y%m%d%H%M%S")
     except ValueError:
-        pass
-    raise Invalid(f"UNTIL={value} is not a date; write UNTIL=20210301 or UNTIL=20210301T120000Z")
+        raise Invalid(f"UNTIL={value} is not a date; write UNTIL=20210301, a local time "
+                      "UNTIL=20210301T120000 (or 2021-03-01 12:00), or UTC UNTIL=20210301T110000Z"
+                      ) from None
+    if not isinstance(start, datetime):
+        raise Invalid(f"UNTIL={value} is a date-time but the event is all-day; "
+                      f"write UNTIL={moment:%Y%m%d}")
+    moment = moment.replace(tzinfo=ZoneInfo("UTC") if utc else ZoneInfo(zone))
+    return moment.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _until_as_local(until: str, zone: str) -> datetime:
