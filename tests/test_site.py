@@ -18,8 +18,9 @@ def test_every_resource_path(minimal_site):
     events = [e.id for e in minimal_site.data.events]
     assert sorted(minimal_site.resources) == sorted([
         *(f"{feed}.ics" for feed in feeds), "feeds.json", *(f"events/{e}.ics" for e in events),
-        # issue 3: jCal twins, pages (directory/index.html, as static hosts serve them), assets
+        # jCal twins, pages (directory/index.html, as static hosts serve them), assets
         *(f"{feed}.json" for feed in feeds), "index.html", "static/style.css", "static/app.js",
+        "calendars/index.html", "archive/index.html", "404.html",
         *(f"events/{e}/index.html" for e in events),
         "topics/circular/index.html", "topics/procurement/index.html",
         "organisers/acme/index.html", "organisers/nobody/index.html",
@@ -188,7 +189,8 @@ def _shows(site, path, event_id):
 def test_an_edit_renders_only_what_shows_the_edited_event(tmp_path):
     """After an edit of one event, every other event's invite and page is the previous
     Resource object, and a feed, jCal twin or listing is a new object exactly when it shows
-    the edited event; the rest (feeds.json, assets) has the same bytes."""
+    the edited event; the rest has the same bytes, but feeds.json, which gives each feed's
+    size."""
     from icalpub.load import load_events
 
     path = tmp_path / "events.yaml"
@@ -210,8 +212,11 @@ def test_an_edit_renders_only_what_shows_the_edited_event(tmp_path):
     assert {p for p in new if p in by_feed} == {p for p in by_feed
                                                 if _shows(second, p, edited)}
     assert 3 <= len({p for p in by_feed if _shows(second, p, edited)}) < len(by_feed)
-    for p in set(second.resources) - per_event - by_feed:
+    for p in set(second.resources) - per_event - by_feed - {"feeds.json"}:
         assert second.resources[p].body == first.resources[p].body, p
+    counts = [{k: v for k, v in f.items() if k != "bytes"}
+              for site in (first, second) for f in json.loads(site.get("feeds.json").body)["feeds"]]
+    assert counts[:len(counts) // 2] == counts[len(counts) // 2:]
     for p in new & (per_event | by_feed):
         assert b"Hybrid forum (moved)" in second.resources[p].body, p
 

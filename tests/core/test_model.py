@@ -63,10 +63,21 @@ def test_utc_zone_and_updated():
 
 
 def test_base_url_override_from_environment(monkeypatch):
+    """Links follow the address a site is served at; UIDs stay those of the file's own
+    base_url, so subscribers' calendars keep their events."""
     monkeypatch.setenv("ICALPUB_BASE_URL", "https://other.example/cal/")
     data = load_events(FIXTURES / "minimal.yaml")
     assert data.calendar.base_url == "https://other.example/cal"
-    assert data.calendar.host == "other.example"
+    assert data.calendar.host == "events.example.org"
+
+
+def test_uid_domain_names_the_uids(tmp_path):
+    text = (FIXTURES / "minimal.yaml").read_text()
+    assert "base_url: https://events.example.org" in text
+    path = tmp_path / "events.yaml"
+    path.write_text(text.replace("base_url: https://events.example.org",
+                                 "base_url: https://new-host.example\n  uid_domain: events.example.org"))
+    assert load_events(path).calendar.host == "events.example.org"
 
 
 def test_single_line_text_is_normalised():

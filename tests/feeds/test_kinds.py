@@ -1,6 +1,7 @@
 """Feed kinds (icalpub.feeds.kinds): the feeds of a file, and the registry of kinds."""
 
 import json
+from datetime import datetime, timezone
 import re
 import shutil
 from dataclasses import dataclass
@@ -94,7 +95,9 @@ def test_a_registered_kind_is_published_everywhere(tmp_path, rich_data):
         home = site.get("index.html").body
         assert b"<legend>Locations</legend>" in home
         assert b'name="location" value="online-zoom"' in home
-        assert "/calendar/locations/online-zoom" in hrefs(home)
+        calendars = site.get("calendars/index.html").body
+        assert "/calendar/locations/online-zoom" in hrefs(calendars)
+        assert b'<h2 id="kind-location">Locations</h2>' in calendars
         query = parse_query({"location": ["online-zoom"]}, rich_data)
         assert [e.id for e in filter_events(rich_data, query)] == at_zoom
 
@@ -108,7 +111,9 @@ def test_a_registered_kind_is_published_everywhere(tmp_path, rich_data):
             assert response.status_code == 200, url
         served = client.get("/feeds/locations/online-zoom.ics").data  # with tracked values
         assert [uid.split("@")[0] for uid in parse_all(served)["icalendar"]] == at_zoom
-        assert client.get("/locations/online-zoom").data == page.body
+        today = rich_data.calendar.today(datetime.now(timezone.utc))  # the server's as_of
+        assert client.get("/locations/online-zoom").data == \
+            build_site(rich_data, as_of=today).get("locations/online-zoom/index.html").body
         searched = client.get("/feeds/all.ics?location=online-zoom")
         assert searched.status_code == 200
         assert [uid.split("@")[0] for uid in parse_all(searched.data)["icalendar"]] == at_zoom
