@@ -3,6 +3,7 @@ published bytes, through the same ``publish`` step that ``serve`` and ``build`` 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from datetime import datetime, timedelta, timezone
@@ -17,13 +18,18 @@ from icalpub.load import load_events
 from icalpub.changes.publish import publish
 from icalpub.changes.state import StateStore, state_path_for
 from icalpub.changes.tracking import Change, content_hash, snapshot
+from icalpub.site import build_site
 from tracking_helpers import T0, FakeClock, copy_fixture, edit, event_of, remove_event, vevent_blocks
 
 UID = "winter-webinar@events.example.org"
 
 
+def render(outcome):
+    return build_site(outcome.data, outcome.tracked)
+
+
 def run(events, clock, **kwargs):
-    return publish(load_events(events), state_path_for(events), now=clock(), **kwargs)
+    return publish(load_events(events), state_path_for(events), render, now=clock(), **kwargs)
 
 
 @pytest.fixture
@@ -119,8 +125,8 @@ def test_order_and_updated_are_not_content(events, clock):
     assert run(events, clock).changes == ()
     data = load_events(events)
     ev = data.events[0]
-    assert content_hash(snapshot(ev, data)) == content_hash(snapshot(
-        type(ev)(**{**ev.__dict__, "line": 999, "updated": T0}), data))
+    moved = dataclasses.replace(ev, line=999, updated=T0)
+    assert content_hash(snapshot(data.inputs(ev))) == content_hash(snapshot(data.inputs(moved)))
 
 
 def test_status_cancelled_is_published_then_expires(events, clock):
@@ -256,6 +262,68 @@ def test_corrupt_state_file_is_an_error_not_a_reset(events, clock, content, mess
     assert not (events.parent / "public").exists()
 
 
+def format_1_last(event, data):
+    """An event's ``last`` as icalpub wrote it in format 1 (before ``EventInputs``): every
+    field, defaults included, and its organisers' and topics' details as lists."""
+    return {
+        "title": event.title, "start": event.start.isoformat(), "end": event.end.isoformat(),
+        "timezone": event.timezone, "location": event.location, "url": event.url,
+        "registration_url": event.registration_url, "description": event.description,
+        "agenda": list(event.agenda), "organisers": list(event.organisers),
+        "topics": list(event.topics), "contacts": list(event.contacts), "status": event.status,
+        "recurrence": event.recurrence, "exclude": [d.isoformat() for d in event.exclude],
+        "span_end": event.span_end.isoformat() if event.span_end else None,
+        "organiser_details": [[slug, o.name, o.email, o.url] for slug in event.organisers
+                              if (o := data.organisers.get(slug))],
+        "topic_names": [[slug, t.name] for slug in event.topics if (t := data.topics.get(slug))],
+    }
+
+
+@pytest.mark.parametrize("fixture, removed", [("minimal.yaml", "winter-webinar"),
+                                              ("rich.yaml", "hybrid-forum")])
+def test_a_format_1_state_file_is_read_with_its_values_and_no_change(tmp_path, clock, fixture,
+                                                                     removed):
+    """Upgrading icalpub must not bump any SEQUENCE: calendars would see every event as
+    edited. A format-1 file (written here by hand, as the earlier version did, for events of
+    every shape and one removed event still kept as cancelled) is read with its SEQUENCE and
+    timestamps, reports no change, and is saved in the current format."""
+    events = copy_fixture(tmp_path, fixture)
+    data = load_events(events)
+    recorded = datetime(2029, 12, 1, 8, 0, tzinfo=timezone.utc)
+    stamp = "2029-12-01T08:00:00Z"
+    records = {}
+    for number, event in enumerate(data.events, 3):
+        last = format_1_last(event, data)
+        record = {"hash": content_hash(last), "sequence": number, "created": stamp,
+                  "last_modified": stamp, "dtstamp": stamp, "last": last}
+        if event.id == removed:
+            last["status"] = "cancelled"
+            record.update(hash=content_hash(last), removed=True, cancelled_at=stamp)
+        elif event.status == "cancelled":
+            record["cancelled_at"] = stamp
+        records[event.id] = record
+    state = state_path_for(events)
+    state.write_text(json.dumps({"about": "icalpub", "format": 1, "events": records,
+                                 "resources": {}}, indent=1))
+    remove_event(events, removed)
+    clock.now = recorded + timedelta(days=1)  # within the removed event's retention
+
+    result = run(events, clock)
+    assert result.changes == ()
+    feed = result.site.get("feeds/all.ics").body
+    host = data.calendar.host
+    for event_id, record in records.items():
+        ev = event_of(feed, f"{event_id}@{host}")
+        assert ev["SEQUENCE"] == record["sequence"], event_id
+        assert ev.decoded("DTSTAMP") == recorded, event_id
+    assert str(event_of(feed, f"{removed}@{host}")["STATUS"]) == "CANCELLED"
+    saved = state.read_bytes()
+    assert json.loads(saved)["format"] == 2
+    clock.advance(days=1)
+    assert run(events, clock).changes == ()
+    assert state.read_bytes() == saved
+
+
 def test_state_is_written_atomically(events, clock, monkeypatch):
     run(events, clock)
     state = state_path_for(events)
@@ -325,8 +393,10 @@ def test_bundled_state_file_matches_bundled_events(tmp_path):
     events = copy_fixture(tmp_path, "events.yaml", source=ROOT)
     committed = (ROOT / "events.state.json").read_bytes()
     (tmp_path / "events.state.json").write_bytes(committed)
-    result = publish(load_events(events), tmp_path / "events.state.json",
-                     now=datetime(2099, 1, 1, tzinfo=timezone.utc))
+    data, now = load_events(events), datetime(2099, 1, 1, tzinfo=timezone.utc)
+    # pages are made for a day: every bundled event (January 2021) is past, then as now
+    result = publish(data, tmp_path / "events.state.json", lambda outcome: build_site(
+        outcome.data, outcome.tracked, as_of=data.calendar.today(now)), now=now)
     assert result.changes == ()
     assert (tmp_path / "events.state.json").read_bytes() == committed, (
         "events.state.json is stale (the published bytes changed); after checking the change, "
