@@ -21,7 +21,7 @@ from .changes.publish import publish, system_clock
 from .changes.state import state_path_for
 from .core.errors import EventsFileError, ExportError, StateFileError
 from .load import BASE_URL_ENV, load_events
-from .changes.tracking import Outcome
+from .changes.tracking import Outcome, mass_removal
 from .site import Site, build_site, oversized
 
 EVENTS_OPTION = click.option("--events", "events_path", default="events.yaml", show_default=True,
@@ -35,14 +35,18 @@ STATE_OPTION = click.option("--state", "state_path", default=None,
                                  "events.state.json next to the events file].")
 
 
-def fail(error: EventsFileError | StateFileError | ExportError) -> None:
+class Refused(Exception):
+    """What a command will not do unless told to (the message says how to tell it)."""
+
+
+def fail(error: EventsFileError | StateFileError | ExportError | Refused) -> None:
     if isinstance(error, EventsFileError):
         for problem in error.problems:
             click.echo(str(problem), err=True)
         click.echo(f"{error.summary()}: nothing was published.", err=True)
     else:
         click.echo(f"{error}", err=True)
-        click.echo("Nothing was published.", err=True)
+        click.echo("Nothing was published; the state file is unchanged.", err=True)
     sys.exit(1)
 
 
@@ -71,6 +75,12 @@ def check(path: str, state_path: str | None) -> None:
         fail(exc)
     for warning in oversized(result.site):
         click.echo(f"warning: {warning}", err=True)
+    dropped = mass_removal(result.outcome)
+    if dropped is not None:
+        click.echo(f"warning: {path}: {dropped}. `icalpub build` refuses this version without "
+                   "--allow-mass-removal, and a server publishes it only once it has stayed "
+                   "unchanged for a while (MASS_REMOVAL_SETTLE, 10 s): a half-saved file?",
+                   err=True)
     zones = sorted({e.timezone for e in data.events})
     counts = ", ".join(_count(n, word) for n, word in [
         (len(data.events), "event"), (len(data.topics), "topic"), (len(data.organisers), "organiser")])
@@ -96,24 +106,50 @@ def check(path: str, state_path: str | None) -> None:
 @click.option("--as-of", "as_of", default=None, type=click.DateTime(formats=["%Y-%m-%d"]),
               help="The day the site is made for: what is upcoming or past, and which events "
                    "the feeds keep [default: today in the calendar's zone]. Rebuild daily.")
+@click.option("--allow-mass-removal", is_flag=True, default=False,
+              help="Publish a version of the events file that drops more than 10% of its "
+                   "events (at least 3) at once; without it the build refuses, since a "
+                   "half-saved file would cancel them in every calendar.")
 def build(events_path: str, out: str, state_path: str | None, jobs: int | None,
-          as_of: datetime | None) -> None:
-    """Write every feed, invite and index as static files, atomically, updating the state."""
-    from .build.export import export
+          as_of: datetime | None, allow_mass_removal: bool) -> None:
+    """Write every feed, invite and index as static files, atomically, updating the state.
+    The state file is saved only once the new tree is in place; a build that fails leaves
+    both as they were."""
+    from .build.export import Staging
+    from .build.recover import Recovery
 
     def render(outcome: Outcome) -> Site:
         day = as_of.date() if as_of else outcome.data.calendar.today(now)
         cache = prerender(outcome.data, outcome.tracked, jobs or default_workers(), day)
         return build_site(outcome.data, outcome.tracked, cache=cache, as_of=day)
 
+    def approve(outcome: Outcome) -> None:
+        dropped = mass_removal(outcome)
+        if dropped is not None and not allow_mass_removal:
+            raise Refused(f"{events_path}: {dropped}. If the file was saved half-way, save it "
+                          "again and build again; if these events are meant to go, build with "
+                          "--allow-mass-removal.")
+
+    state = state_path or state_path_for(events_path)
     try:
         data = load_events(events_path)
         now = system_clock()
-        result = publish(data, state_path or state_path_for(events_path), render,
-                         now=now, optimistic=True)
-        report = export(result.site, result.modified, out)
-    except (EventsFileError, StateFileError, ExportError) as exc:
+        with Staging(out) as staging:
+            recovery = Recovery(staging.out, data)
+            result = publish(data, state, render, now=now, adopt=recovery, approve=approve,
+                             stage=lambda published: staging.write(published.site,
+                                                                   published.modified))
+        report = staging.report
+        assert report is not None
+    except (EventsFileError, StateFileError, ExportError, Refused) as exc:
         fail(exc)
+    if recovery.raised:
+        shown = ", ".join(recovery.raised[:5]) + (
+            f" and {len(recovery.raised) - 5} more" if len(recovery.raised) > 5 else "")
+        click.echo(f"warning: {state} lacked {_count(len(recovery.raised), 'event')} that "
+                   f"{out}/ published, or had them at a lower SEQUENCE (a lost or older state "
+                   f"file?); their SEQUENCE and timestamps continue from {out}/: {shown}",
+                   err=True)
     for change in result.changes:
         click.echo(f"  {change}")
     for warning in [*report.warnings, *oversized(result.site)]:

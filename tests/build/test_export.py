@@ -191,7 +191,7 @@ def test_a_failing_build_leaves_the_previous_tree(events, tmp_path, monkeypatch)
         real_write(target, body)
     real_write = export_module.write_file
     monkeypatch.setattr(export_module, "write_file", fail_midway)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ExportError, match="No space left"):
         build(events, out, T0.replace(hour=20))
     # files are written by several threads: the others stop at their next file, not at once
     assert 4 <= len(calls) < len(tree(out, gz=True))

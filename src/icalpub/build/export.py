@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Self
 
 from ..changes.state import format_instant
 from ..core.errors import ExportError
@@ -179,17 +180,6 @@ def _reuse(old: str, target: str) -> None:
         shutil.copy2(old, target)
 
 
-@contextlib.contextmanager
-def _build_lock(out: Path) -> Iterator[None]:
-    """One build per output folder at a time (a sibling ``.<name>.lock``)."""
-    fd = os.open(out.with_name(f".{out.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two folders (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
     try:
@@ -205,18 +195,36 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Make ``tmp`` the tree at ``out``; the previous tree is deleted afterwards."""
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    if _exchange(tmp, out):
-        shutil.rmtree(tmp)  # now holds the previous tree
-        return
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    os.rename(out, old)  # fallback: a moment without a tree, never a mixed one
-    os.rename(tmp, out)
-    shutil.rmtree(old)
+#: errno -> what to do about it (see :func:`_failure`).
+_FIXES = {
+    errno.ENOSPC: "the disk is full: free some space (or choose another --out) and build again",
+    errno.EDQUOT: "the disk quota is used up: free some space (or choose another --out) and "
+                  "build again",
+    errno.EROFS: "the file system is read-only: choose another --out, or make it writable",
+    errno.EACCES: "no permission: give this user write access to {folder}/ (and the folders "
+                  "in it), or choose another --out",
+    errno.EPERM: "not permitted: give this user write access to {folder}/ (and the folders "
+                 "in it), or choose another --out",
+}
+
+
+def _failure(exc: OSError, out: Path) -> ExportError:
+    """The message for an OSError met while building ``out``: the file, what went wrong, what
+    to do, and that the previous tree is still the one published."""
+    where = exc.filename or out
+    fix = _FIXES.get(exc.errno or 0, "fix this and build again").format(folder=out.parent)
+    previous = f"the previous tree at {out}/ is unchanged" if out.exists() else \
+        f"{out}/ was not created"
+    return ExportError(f"{where}: {exc.strerror or exc}; {fix}. Nothing was written: {previous}.")
+
+
+@contextlib.contextmanager
+def _os_errors(out: Path) -> Iterator[None]:
+    """OSError -> :class:`ExportError` (see :func:`_failure`)."""
+    try:
+        yield
+    except OSError as exc:
+        raise _failure(exc, out) from None
 
 
 def _previous_files(out: Path) -> set[str]:
@@ -330,36 +338,133 @@ def _write_tree(writer: _Writer, files: Sequence[_File], last: Callable[[], _Fil
     return done
 
 
-def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[str],
-           threads: int = WRITE_THREADS) -> Report:
-    """Write ``site`` to ``out`` (the web root) atomically; see the module docstring.
+class Staging:
+    """One build of the tree at ``out`` in two steps, so that a caller can put the tree in
+    place at the moment it saves what the tree publishes (``publish``'s ``stage``):
 
-    Raises :class:`~icalpub.errors.ExportError` for an unusable output folder; any failure
-    while writing leaves the previous tree untouched and removes the partial one.
+    * :meth:`write` writes the new tree into a temporary sibling (``.<name>.tmp-<pid>``) and
+      returns the step that swaps it into place with one rename, keeping the previous tree
+      aside;
+    * leaving the ``with`` block normally deletes the previous tree; leaving it with an
+      exception (the state file could not be saved, say) puts the previous tree back if it
+      was swapped out, and deletes the new one.
+
+    The output folder's lock (a sibling ``.<name>.lock``) is held for the whole block, so two
+    builds of one folder take turns. Every OSError (a full disk, a read-only folder) becomes
+    an :class:`~icalpub.core.errors.ExportError` that names the file and what to do.
     """
-    out = Path(os.path.realpath(out))  # a symlinked web root: swap the folder it points to
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"{out.parent}: cannot create the folder: {exc.strerror}") from None
-    with _build_lock(out):
-        previous = _previous_files(out)
-        for stale in out.parent.glob(f".{out.name}.tmp-*"):  # left by an interrupted build
-            shutil.rmtree(stale, ignore_errors=True)
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-        tmp.mkdir()
+
+    def __init__(self, out: str | os.PathLike[str], threads: int = WRITE_THREADS):
+        self.out = Path(os.path.realpath(out))  # a symlinked web root: swap the folder it names
+        self.threads = threads
+        self.previous: set[str] = set()  # the files of the tree being replaced
+        self.report: Report | None = None
+        self._tmp: Path | None = None  # where the new tree was written
+        self._undo: Callable[[], object] | None = None  # set once swapped: puts the old tree back
+        self._aside: Path | None = None  # the previous tree, once swapped out
+        self._lock_fd: int | None = None
+
+    def __enter__(self) -> Self:
+        out = self.out
+        with _os_errors(out):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(out.with_name(f".{out.name}.lock"),
+                                    os.O_RDWR | os.O_CREAT, 0o644)
         try:
+            with _os_errors(out):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+                self.previous = _previous_files(out)
+                for stale in out.parent.glob(f".{out.name}.tmp-*"):  # an interrupted build's
+                    shutil.rmtree(stale, ignore_errors=True)
+        except BaseException:
+            self._unlock()
+            raise
+        return self
+
+    def write(self, site: Site, modified: Mapping[str, datetime]) -> Callable[[], None]:
+        """Write the tree of ``site`` beside the output folder (again, if called again before
+        the swap); returns the swap."""
+        assert self._undo is None, "the tree is already in place"
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        out = self.out
+        tmp = self._tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+        with _os_errors(out):
+            tmp.mkdir()
             names = file_names(site)
             files = _files(site, modified, names)
             _make_folders(tmp, [f.name for f in files])
             newest = max(modified.values(), default=None)
-            done = _write_tree(_Writer(out, tmp, previous), files,
+            done = _write_tree(_Writer(out, tmp, self.previous), files,
                                lambda: _File(MANIFEST, manifest(site, modified, names), newest),
-                               threads)
-            _swap_in(tmp, out)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    order = sorted(done)
-    return Report(out, tuple(n for n in order if done[n]), tuple(n for n in order if not done[n]),
-                  tuple(sorted(previous - set(done))), type_warnings(site, names))
+                               self.threads)
+        order = sorted(done)
+        self.report = Report(out, tuple(n for n in order if done[n]),
+                             tuple(n for n in order if not done[n]),
+                             tuple(sorted(self.previous - set(done))), type_warnings(site, names))
+        return self._swap
+
+    def _swap(self) -> None:
+        """Make the written tree the one at ``out`` (one rename); keep the previous one aside."""
+        tmp, out = self._tmp, self.out
+        assert tmp is not None and self._undo is None, "write() once before the swap"
+        with _os_errors(out):
+            if not out.exists():
+                os.rename(tmp, out)
+                self._undo = lambda: os.rename(out, tmp)
+            elif _exchange(tmp, out):  # tmp now holds the previous tree
+                self._aside = tmp
+                self._undo = lambda: _exchange(tmp, out)
+            else:  # elsewhere: a moment without a tree, never a mixed one
+                old = out.with_name(f".{out.name}.old-{os.getpid()}")
+                os.rename(out, old)
+                try:
+                    os.rename(tmp, out)
+                except OSError:
+                    os.rename(old, out)
+                    raise
+                self._aside = old
+
+                def undo() -> None:
+                    os.rename(out, tmp)
+                    os.rename(old, out)
+
+                self._undo = undo
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                if self._aside is not None:
+                    shutil.rmtree(self._aside, ignore_errors=True)
+                return
+            if self._undo is not None:  # swapped, but what it publishes was not recorded
+                try:
+                    self._undo()  # the new tree is back at tmp, the previous one at out
+                except OSError:  # the new tree stays: whole, only not recorded
+                    if self._aside is not None:
+                        shutil.rmtree(self._aside, ignore_errors=True)
+                    return
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing releases the flock
+            self._lock_fd = None
+
+
+def export(site: Site, modified: Mapping[str, datetime], out: str | os.PathLike[str],
+           threads: int = WRITE_THREADS) -> Report:
+    """Write ``site`` to ``out`` (the web root) atomically; see the module docstring.
+    ``icalpub build`` uses :class:`Staging` directly, to save the state file in between.
+
+    Raises :class:`~icalpub.errors.ExportError` for an unusable output folder, a full disk or
+    no write access; any failure while writing leaves the previous tree untouched and removes
+    the partial one.
+    """
+    with Staging(out, threads) as staging:
+        staging.write(site, modified)()
+    assert staging.report is not None
+    return staging.report

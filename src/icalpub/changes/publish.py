@@ -29,9 +29,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
+from ..core.errors import StateFileError
 from ..core.model import EventsData
-from .state import StateStore
-from .tracking import Change, Outcome, reconcile, stamp_resources
+from .state import State, StateStore
+from .tracking import BadRecord, Change, Outcome, reconcile, stamp_resources
 
 #: Returns the current time (aware, UTC). Injected in tests; see :func:`system_clock`.
 Clock = Callable[[], datetime]
@@ -77,7 +78,10 @@ class Published(Generic[S]):
 def publish(data: EventsData, state_path: str | os.PathLike[str], render: Callable[[Outcome], S],
             *, now: datetime, write: bool = True, optimistic: bool = False,
             before_commit: Callable[[], None] | None = None,
-            previous: Outcome | None = None) -> Published[S]:
+            previous: Outcome | None = None,
+            adopt: Callable[[State], State] | None = None,
+            approve: Callable[[Outcome], None] | None = None,
+            stage: Callable[[Published[S]], Callable[[], None]] | None = None) -> Published[S]:
     """Decide, render (``render(outcome)``) and, unless ``write`` is False (``check``), save
     the state.
 
@@ -88,26 +92,65 @@ def publish(data: EventsData, state_path: str | os.PathLike[str], render: Callab
     written until ``before_commit`` has returned: a server calls this while it waits for the
     file to settle, and ``before_commit`` raises if it did not.
     ``previous``: the last outcome of a server's publish, whose hashes are reused.
+    ``adopt``: applied to the state as read, before anything is decided (a build raises it to
+    what its previous output published, when the state file was lost).
+    ``approve``: called with what was decided, before anything is rendered or saved; it raises
+    to publish nothing (a file that drops many events at once, see ``tracking.mass_removal``).
+    ``stage``: for a publisher whose output must agree with the state file (a build's tree):
+    called with the result before the lock is taken, it prepares the output (writes a
+    temporary tree) and returns the step that puts it in place, which runs under the lock just
+    before the state is saved. If anything up to the save fails, the state file stays as it
+    was (whoever staged undoes the step; the exception tells it). Implies one save, as with
+    ``optimistic``; if another process saved meanwhile, everything is decided, rendered and
+    staged again under the lock.
     Raises :class:`~icalpub.core.errors.StateFileError` for a corrupt or unwritable state file.
     """
     now = now.astimezone(timezone.utc).replace(microsecond=0)
     known = previous.hashes if previous is not None else None
     store = StateStore(Path(state_path))
-    if write and optimistic:
-        state, seen = store.read_versioned()
-        outcome = reconcile(state, data, now, known)
+
+    def decide(state: State) -> Outcome:
+        if adopt is not None:
+            state = adopt(state)
+        try:
+            outcome = reconcile(state, data, now, known)
+        except BadRecord as exc:
+            raise StateFileError(
+                f"{store.path}: {exc}. Restore the file from version control (git checkout -- "
+                f"FILE), or delete the record's `last` (the removed event is then no longer "
+                "published as cancelled).") from None
+        if approve is not None:
+            approve(outcome)
+        return outcome
+
+    def whole(outcome: Outcome) -> Published[S]:
+        """Render and stamp (the stamps go into ``outcome.state``, which is not saved yet)."""
         site = render(outcome)
+        modified = stamp_resources(outcome.state, _etags(site), now)
+        return Published(site, modified, outcome.changes, outcome.valid_until, outcome)
+
+    if write and (optimistic or stage is not None):
+        state, seen = store.read_versioned()
+        outcome = decide(state)
+        result = whole(outcome)
+        put = stage(result) if stage is not None else None
         if before_commit is not None:
             before_commit()
         with store.transaction() as txn:
-            if txn.signature == seen:  # as if decided under this lock: save it
-                modified = stamp_resources(outcome.state, _etags(site), now)
+            if txn.signature != seen and stage is not None:
+                # another process saved meanwhile: all again, under the lock this time
+                outcome = decide(txn.state)
+                result = whole(outcome)
+                put = stage(result)
+            if txn.signature == seen or stage is not None:  # as if decided under this lock
+                if put is not None:
+                    put()
                 txn.save(outcome.state)
-                return Published(site, modified, outcome.changes, outcome.valid_until, outcome)
+                return result
     elif before_commit is not None:
         before_commit()
     with store.transaction(write=write) as txn:
-        outcome = reconcile(txn.state, data, now, known)
+        outcome = decide(txn.state)
         if write:
             txn.save(outcome.state)
     site = render(outcome)  # without the lock: others go on

@@ -37,6 +37,15 @@ from ..core.errors import StateFileError
 from ..core.model import Event
 
 FORMAT = 2
+#: Years a recorded time may have: the loader's range (``load.values``). A state file is edited
+#: by hand or merged by git; a year 9999 would overflow the next bump's arithmetic.
+MIN_YEAR, MAX_YEAR = 1970, 2200
+#: The largest SEQUENCE: RFC 5545 integers are signed 32-bit, and calendars store them so.
+MAX_SEQUENCE = 2**31 - 1
+#: The largest state file read. It holds about what the events file says (at most 40 MB) plus
+#: recently removed events; far beyond that it is not a state file, and reading it whole could
+#: exhaust the server's memory.
+MAX_BYTES = 512 * 1024 * 1024
 ABOUT = ("icalpub change tracking for the events file next to it: SEQUENCE, CREATED, "
          "LAST-MODIFIED and DTSTAMP per event. Commit it together with the events file; "
          "do not edit or delete it (see README, 'State file').")
@@ -166,6 +175,8 @@ def _instant(obj: dict[str, Any], key: str, where: str, required: bool = True) -
         value = datetime.fromisoformat(raw[:19])
     except ValueError:
         raise _Bad(f"{where}.{key}: {raw!r} is not a UTC time like 2021-01-19T13:00:00Z") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise _Bad(f"{where}.{key}: {raw!r} is not between {MIN_YEAR} and {MAX_YEAR}")
     return value.replace(tzinfo=timezone.utc)
 
 
@@ -176,6 +187,9 @@ def _event_record(event_id: str, item: Any) -> EventRecord:
     sequence = _get(item, "sequence", int, where)
     if sequence < 0:
         raise _Bad(f"{where}.sequence: {sequence} is negative")
+    if sequence > MAX_SEQUENCE:
+        raise _Bad(f"{where}.sequence: {sequence} is more than {MAX_SEQUENCE} (RFC 5545 "
+                   "integers are 32-bit)")
     return EventRecord(
         hash=_get(item, "hash", str, where), sequence=sequence,
         created=_instant(item, "created", where),  # type: ignore[arg-type]
@@ -214,6 +228,13 @@ def _from_format_1(event_id: str, rec: EventRecord) -> EventRecord:
     old = dict(last)
     organisers = old.pop("organiser_details", [])
     topics = old.pop("topic_names", [])
+    where = f"events.{event_id}.last"
+    if not isinstance(organisers, list) or not all(
+            isinstance(item, list) and 1 <= len(item) <= 4 for item in organisers):
+        raise _Bad(f"{where}.organiser_details: expected lists of [slug, name, email, url]")
+    if not isinstance(topics, list) or not all(
+            isinstance(item, list) and len(item) == 2 for item in topics):
+        raise _Bad(f"{where}.topic_names: expected lists of [slug, name]")
     defaults = {f.name: _json_default(f) for f in dataclasses.fields(Event)}
     event = {"id": event_id, **{key: value for key, value in old.items()
                                 if key not in defaults or value != defaults[key]}}
@@ -322,7 +343,12 @@ class StateStore:
                 if known is not None and known[0] == signature:
                     return State(events=dict(known[1].events),
                                  resources=dict(known[1].resources)), signature
-                raw = handle.read()
+                if signature[1] > MAX_BYTES:
+                    raise StateFileError(
+                        f"{self.path}: {signature[1]:,} bytes is more than a state file holds "
+                        f"({MAX_BYTES:,} at most); restore it from version control "
+                        "(git checkout -- FILE)")
+                raw = handle.read(MAX_BYTES + 1)
         except FileNotFoundError:
             return State(), None
         except OSError as exc:

@@ -27,7 +27,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..core.model import Event, EventInputs, EventsData, Tracked, content_fields
-from .state import EventRecord, ResourceRecord, State
+from ..load.recurrence import parse_rule
+from ..load.values import CONTROL, MAX_TEXT, SLUG, zone_exists
+from ..load.yamlfile import Invalid
+from .state import MAX_SEQUENCE, MAX_YEAR, MIN_YEAR, EventRecord, ResourceRecord, State
 
 _ONE_SECOND = timedelta(seconds=1)
 
@@ -57,6 +60,10 @@ class Outcome:
     #: Each event's snapshot and hash by its inputs: the next reconcile's ``known``.
     hashes: dict[EventInputs, tuple[dict[str, Any], str]] = dataclasses.field(
         default_factory=dict, repr=False, compare=False)
+    #: Ids that were in the events file at the last publish and are not now (see
+    #: :func:`mass_removal`), and how many events the file had then.
+    dropped: tuple[str, ...] = ()
+    in_file_before: int = 0
 
 
 # --- the content that counts -------------------------------------------------------------------
@@ -90,32 +97,98 @@ def content_hash(fields: Mapping[str, Any]) -> str:
 
 
 _EVENT_TYPES = {f.name: str(f.type) for f in dataclasses.fields(Event)}
+#: The fields a snapshot may hold (``content_fields``), and those it must hold.
+_CONTENT = {f.name for f in dataclasses.fields(Event) if f.metadata.get("content", True)}
+_REQUIRED = {f.name for f in dataclasses.fields(Event)
+             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+STATUSES = ("confirmed", "tentative", "cancelled")
+
+
+class BadRecord(ValueError):
+    """A record of the state file cannot be used (``publish`` names the file)."""
+
+    def __init__(self, event_id: str, detail: str):
+        self.event_id, self.detail = event_id, detail
+        super().__init__(f"events.{event_id}.last: {detail}")
 
 
 def _parse_when(raw: str, zone: str) -> date | datetime:
     if "T" not in raw:
-        return date.fromisoformat(raw)
-    return datetime.fromisoformat(raw).astimezone(ZoneInfo(zone))  # with the right fold
+        value: date | datetime = date.fromisoformat(raw)
+    else:
+        moment = datetime.fromisoformat(raw)
+        if moment.tzinfo is None:
+            raise ValueError(f"{raw!r} has no UTC offset")
+        value = moment.astimezone(ZoneInfo(zone))  # with the right fold
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"{raw!r} is not between {MIN_YEAR} and {MAX_YEAR}")
+    return value
 
 
-def restore(last: Mapping[str, Any], data: EventsData) -> Event:
+def restore(event_id: str, last: Mapping[str, Any], data: EventsData) -> Event:
     """Rebuild a removed event from its :func:`snapshot`, as cancelled. References to
-    organisers or topics that no longer exist are dropped (their feeds are gone too)."""
-    fields = dict(last["event"])
-    zone = fields["timezone"]
+    organisers or topics that no longer exist are dropped (their feeds are gone too).
 
-    def value(name: str, raw: Any) -> Any:
-        if isinstance(raw, list):
-            return tuple(value(name, item) for item in raw)
-        if isinstance(raw, str) and "date" in _EVENT_TYPES[name]:
-            return _parse_when(raw, zone)
-        return raw
-
-    event = Event(**{name: value(name, raw) for name, raw in fields.items()})
+    The snapshot comes from a file people edit and merge, so it is checked as the loader
+    checks events.yaml (types, zone, times, rule, text); :class:`BadRecord` says what is wrong.
+    """
+    try:
+        event = _restored(event_id, last)
+    except BadRecord:
+        raise
+    except (KeyError, TypeError, ValueError, OverflowError, Invalid) as exc:
+        raise BadRecord(event_id, f"cannot be read ({exc})") from None
     return dataclasses.replace(
         event, status="cancelled",
         organisers=tuple(s for s in event.organisers if s in data.organisers),
         topics=tuple(s for s in event.topics if s in data.topics))
+
+
+def _restored(event_id: str, last: Mapping[str, Any]) -> Event:
+    fields = last.get("event") if isinstance(last, Mapping) else None
+    if not isinstance(fields, dict):
+        raise BadRecord(event_id, "expected an object with an `event` object")
+    unknown, missing = sorted(set(fields) - _CONTENT), sorted(_REQUIRED - set(fields))
+    if unknown or missing:
+        raise BadRecord(event_id, ", ".join(
+            [f"unknown field `{k}`" for k in unknown] + [f"missing `{k}`" for k in missing]))
+    if fields["id"] != event_id or not isinstance(event_id, str) or not SLUG.match(event_id):
+        raise BadRecord(event_id, f"id {fields['id']!r} is not this record's id (a slug)")
+    zone = fields["timezone"]
+    if not isinstance(zone, str) or not (zone == "UTC" or zone_exists(zone)):
+        raise BadRecord(event_id, f"timezone {zone!r} is not an IANA time zone")
+
+    def value(name: str, kind: str, raw: Any) -> Any:
+        if kind.startswith("tuple["):
+            if not isinstance(raw, list):
+                raise BadRecord(event_id, f"{name}: expected a list, got {raw!r:.80}")
+            return tuple(value(name, kind[6:-6], item) for item in raw)
+        if raw is None and "None" in kind:
+            return None
+        if "date" in kind:
+            if not isinstance(raw, str):
+                raise BadRecord(event_id, f"{name}: expected a date or time, got {raw!r:.80}")
+            return _parse_when(raw, zone)
+        if not isinstance(raw, str):
+            raise BadRecord(event_id, f"{name}: expected text, got {raw!r:.80}")
+        if len(raw) > MAX_TEXT or CONTROL.search(raw):
+            raise BadRecord(event_id, f"{name}: text longer than {MAX_TEXT:,} characters or "
+                                      "with control characters")
+        return raw
+
+    event = Event(**{name: value(name, _EVENT_TYPES[name], raw) for name, raw in fields.items()})
+    if event.status not in STATUSES:
+        raise BadRecord(event_id, f"status {event.status!r} is not one of {', '.join(STATUSES)}")
+    kinds = {type(event.start), type(event.end)} | {type(d) for d in event.exclude}
+    if len(kinds) != 1:
+        raise BadRecord(event_id, "start, end and exclude mix dates and times")
+    if not event.end > event.start:  # type: ignore[operator]
+        raise BadRecord(event_id, "end is not after start")
+    if event.recurrence is not None:
+        start = event.start
+        parse_rule(event.recurrence, start.replace(tzinfo=None)
+                   if isinstance(start, datetime) else start, zone)
+    return event
 
 
 def _span(value: timedelta) -> str:
@@ -133,7 +206,7 @@ def _tracked(rec: EventRecord) -> Tracked:
 def _bumped(rec: EventRecord, now: datetime, **changes: Any) -> EventRecord:
     """A new revision: SEQUENCE + 1 and fresh LAST-MODIFIED/DTSTAMP, never going backwards."""
     moment = max(now, rec.last_modified + _ONE_SECOND)
-    return dataclasses.replace(rec, sequence=rec.sequence + 1, last_modified=moment, stamp=moment,
+    return dataclasses.replace(rec, sequence=min(rec.sequence + 1, MAX_SEQUENCE), last_modified=moment, stamp=moment,
                                gone=False, removed=False, **changes)
 
 
@@ -194,7 +267,13 @@ def reconcile(previous: State, data: EventsData, now: datetime,
         # else: the very same record, so the state file's line for it is reused
         publish(event, rec)
 
+    in_file_before = 0
+    dropped: list[str] = []
     for event_id, old in previous.events.items():
+        if not old.removed and not old.gone:
+            in_file_before += 1
+            if event_id not in events:
+                dropped.append(event_id)
         if event_id in events:
             continue
         rec = dataclasses.replace(old)
@@ -202,6 +281,7 @@ def reconcile(previous: State, data: EventsData, now: datetime,
             rec.gone, rec.last = True, None  # a tombstone: remembers the SEQUENCE only
             events[event_id] = rec
             continue
+        event = restore(event_id, rec.last, data)  # checks the record before it is used
         if not rec.removed:  # removed since the last run: publish its cancellation
             fields = dict(rec.last, event=dict(rec.last["event"], status="cancelled"))
             digest = content_hash(fields)
@@ -210,7 +290,7 @@ def reconcile(previous: State, data: EventsData, now: datetime,
             rec.removed = True
             rec.cancelled_at = rec.cancelled_at or now
             changes.append(Change("cancelled", event_id, rec.sequence, "removed from the events file"))
-        publish(restore(rec.last, data), rec)
+        publish(event, rec)
 
     tracked = {event.id: _tracked(events[event.id]) for event in published}
     return Outcome(
@@ -220,7 +300,41 @@ def reconcile(previous: State, data: EventsData, now: datetime,
         changes=tuple(sorted(changes, key=lambda c: (c.kind, c.event_id))),
         valid_until=min(expiries, default=None),
         hashes=hashes,
+        dropped=tuple(sorted(dropped)),
+        in_file_before=in_file_before,
     )
+
+
+#: A new version of the events file that drops more than this share of its events, and at
+#: least ``MASS_REMOVAL_MINIMUM`` of them, looks like a half-saved file (an editor that wrote
+#: the first half and paused): ``build`` refuses it unless told, a server waits longer.
+MASS_REMOVAL_SHARE = 0.10
+MASS_REMOVAL_MINIMUM = 3
+
+
+@dataclass(frozen=True)
+class MassRemoval:
+    """Many events gone at once from the events file (see :func:`mass_removal`)."""
+
+    dropped: tuple[str, ...]
+    of: int  # events in the file at the last publish
+    share: float
+
+    def __str__(self) -> str:
+        shown = ", ".join(self.dropped[:5])
+        more = f" and {len(self.dropped) - 5} more" if len(self.dropped) > 5 else ""
+        return (f"{len(self.dropped)} of the {self.of} published events are missing from it "
+                f"(more than {self.share:.0%}), so they would go out as cancelled: {shown}{more}")
+
+
+def mass_removal(outcome: Outcome, share: float = MASS_REMOVAL_SHARE,
+                 minimum: int = MASS_REMOVAL_MINIMUM) -> MassRemoval | None:
+    """The events this outcome drops, when they are more than ``share`` of the events the file
+    had and at least ``minimum``; else None."""
+    count = len(outcome.dropped)
+    if count >= max(minimum, 1) and count > share * outcome.in_file_before:
+        return MassRemoval(outcome.dropped, outcome.in_file_before, share)
+    return None
 
 
 def stamp_resources(state: State, etags: Mapping[str, str], now: datetime) -> dict[str, datetime]:

@@ -26,7 +26,7 @@ from ..feeds.search import QueryError, multidict, params, parse_query
 from ..html.pages import HTML_TYPE, Shell, error_page
 from ..site import Site, gzip_body, max_age
 from .answers import HTML_POLICY, Answers, ResourceMiddleware, Served, answer, resolve
-from .live import LiveSite, Snapshot
+from .live import MASS_REMOVAL_SETTLE, LiveSite, Snapshot
 from .tree import StaticTree
 
 #: The paths that take a search query: the feed of everything, its jCal and its listing.
@@ -77,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             check_interval=app.config["RELOAD_INTERVAL"], settle=_settle(app.config),
             reload_wait=app.config.get("RELOAD_WAIT", 60.0 if app.testing else 5.0),
             state_path=app.config["STATE_PATH"], clock=app.config["CLOCK"],
+            mass_removal_settle=app.config.get("MASS_REMOVAL_SETTLE", MASS_REMOVAL_SETTLE),
         )
     app.extensions["icalpub"] = holder
     app.extensions["icalpub.searches"] = SearchCache(app.config["QUERY_CACHE_BYTES"])

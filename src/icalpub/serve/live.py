@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..changes.publish import Clock, publish, system_clock
 from ..changes.state import state_path_for
-from ..changes.tracking import Outcome
+from ..changes.tracking import Outcome, mass_removal
 from ..core.errors import EventsFileError, StateFileError
 from ..load import EventsCache, load_events
 from ..site import Resource, Site, build_site, gzip_body
@@ -118,9 +118,13 @@ def _out_of_collector_sight() -> None:
     with the GIL held (~1.5 s measured per reload at 10,000 events: every request waits). A
     site holds no reference cycles, so the collector could never free any of it anyway: when a
     reload replaces the site, reference counting frees what is no longer used, frozen or not.
-    Young cycles are collected first, so garbage pending now is not kept forever.
+    Garbage pending now is collected first, or it would be kept forever: a full collection,
+    since cyclic garbage that reached the oldest generation between two reloads (a request's,
+    say) was frozen for good by a young one (measured: a 1 MB cycle per reload, never freed).
+    It costs about what a young one did: the objects frozen before are not walked, and the new
+    site is young anyway (the collector was paused while it was built).
     """
-    gc.collect(1)
+    gc.collect()
     gc.freeze()
 
 
@@ -137,6 +141,16 @@ class _ReadDuringWrite(Exception):
     """The file changed while it was being read."""
 
 
+class _HeldBack(Exception):
+    """A version that drops many events at once has not stayed unchanged long enough."""
+
+
+#: How long a version of the file that drops many events at once (``tracking.mass_removal``)
+#: must stay unchanged before a server publishes it: an editor that paused 2.5 s in the
+#: middle of a save once had its half file published, and 107 events went out as cancelled.
+MASS_REMOVAL_SETTLE = 10.0
+
+
 class LiveSite:
     """Holds the current :class:`Snapshot` and reloads it when the file changes.
 
@@ -149,16 +163,21 @@ class LiveSite:
     Every load goes through :func:`~icalpub.changes.publish.publish` with the state file
     (``state_path``, default ``events.state.json`` next to the events file), so SEQUENCE and
     DTSTAMP are the ones ``icalpub build`` and the other workers give; ``clock`` gives "now".
+    A version that drops many of the file's events at once is published only once it has
+    stayed unchanged for ``mass_removal_settle`` seconds (logged once per version).
     """
 
     def __init__(self, path: str | os.PathLike[str], *, base_url: str | None = None,
                  check_interval: float = 0.25, settle: float = 0.5, reload_wait: float = 5.0,
-                 state_path: str | os.PathLike[str] | None = None, clock: Clock = system_clock):
+                 state_path: str | os.PathLike[str] | None = None, clock: Clock = system_clock,
+                 mass_removal_settle: float = MASS_REMOVAL_SETTLE):
         self.path = Path(path)
         self.base_url = base_url
         self.check_interval = check_interval
         self.settle = settle
         self.reload_wait = reload_wait
+        self.mass_removal_settle = mass_removal_settle
+        self._held: tuple | None = None  # the version held back, see _approve
         self._reloading: threading.Thread | None = None
         self.state_path = Path(state_path) if state_path else state_path_for(self.path)
         self.clock = clock
@@ -170,7 +189,15 @@ class LiveSite:
         # None is a real signature (the file is missing), so "nothing failed" is _NEVER.
         self._failed_signature: tuple | None = _NEVER
         # Start-up with a bad file raises: better no server than a half-working one.
-        self._snapshot = self._load(previous=None)
+        while True:
+            try:
+                self._snapshot = self._load(previous=None)
+                break
+            except _HeldBack as exc:  # nothing to serve meanwhile: wait for it to settle
+                self._hold(self._signature, exc)
+                age = time.time() - self._signature[2] / 1e9 if self._signature else 0
+                time.sleep(min(max(0.05, self.mass_removal_settle - age), 1.0))
+                self._signature = _signature(self.path)
         _out_of_collector_sight()
 
     @property
@@ -194,6 +221,9 @@ class LiveSite:
         expired = self._snapshot.valid_until is not None and \
             self.clock() >= self._snapshot.valid_until
         changed = signature != self._signature and signature != self._failed_signature
+        if changed and signature is not None and signature == self._held \
+                and not self._settled(signature, self.mass_removal_settle):
+            changed = False  # held back, see _approve
         if (expired or changed) and (not settled or self._settled(signature)):
             return signature, expired
         return None
@@ -261,14 +291,28 @@ class LiveSite:
         except Exception:  # noqa: BLE001 — a bug in a reload must not take the server down
             log.exception("reloading %s failed; still serving the last good version", self.path)
 
-    def _settled(self, signature: tuple | None) -> bool:
-        """Whether the file has been left alone for ``settle`` seconds (a missing file is
-        final at once). An mtime in the future (clock skew, ``touch -d``) cannot be judged and
-        counts as settled."""
+    def _settled(self, signature: tuple | None, settle: float | None = None) -> bool:
+        """Whether the file has been left alone for ``settle`` seconds (default: the
+        ``settle`` of this site; a missing file is final at once). An mtime in the future
+        (clock skew, ``touch -d``) cannot be judged and counts as settled."""
         if signature is None:
             return True
         age = time.time() - signature[2] / 1e9
-        return age >= self.settle or age < 0
+        return age >= (self.settle if settle is None else settle) or age < 0
+
+    def _approve(self, signature: tuple | None, outcome: Outcome) -> None:
+        """``publish``'s ``approve``: a version that drops many events at once (a half-saved
+        file, often) must have stayed unchanged for ``mass_removal_settle`` seconds."""
+        found = mass_removal(outcome)
+        if found is not None and not self._settled(signature, self.mass_removal_settle):
+            raise _HeldBack(found)
+
+    def _hold(self, signature: tuple | None, reason: _HeldBack) -> None:
+        if self._held != signature:  # once per version
+            self._held = signature
+            log.warning("%s: %s; publishing this version only once it has stayed unchanged "
+                        "for %g s (a half-saved file?)", self.path, reason,
+                        self.mass_removal_settle)
 
     def _reload(self, signature: tuple | None) -> None:
         started = time.perf_counter()
@@ -293,6 +337,9 @@ class LiveSite:
             return
         except _ReadDuringWrite:
             return  # these bytes may mix two versions: read the file again next time
+        except _HeldBack as exc:
+            self._hold(signature, exc)
+            return
         self._snapshot = snapshot
         self._signature = signature
         self._failed_signature = _NEVER
@@ -324,7 +371,9 @@ class LiveSite:
                          lambda outcome: build_site(outcome.data, outcome.tracked, served,
                                                     as_of=as_of),
                          now=now, optimistic=self._watching, before_commit=commit,
-                         previous=previous.outcome if previous is not None else None)
+                         previous=previous.outcome if previous is not None else None,
+                         approve=functools.partial(
+                             self._approve, self._signature if signature is _NEVER else signature))
         for change in result.changes:
             log.info("%s", change)
         # Pages and feeds are made for a day: the next one starts a new site.
