@@ -79,7 +79,8 @@ def test_the_section_reader_sees_a_deleted_row():
 def test_readme_example_is_a_valid_events_file(tmp_path):
     from icalpub.load import load_events
 
-    example = README.split("```yaml\n", 1)[1].split("```", 1)[0]
+    example = next(block.split("```", 1)[0] for block in README.split("```yaml\n")[1:]
+                   if block.startswith("calendar:"))
     path = tmp_path / "events.yaml"
     path.write_text(example)
     data = load_events(path)
