@@ -8,11 +8,23 @@ Safety: Markdown passes raw HTML through, so its output is never trusted; ``nh3`
 ``ammonia`` sanitizer) keeps an allow-list of tags and attributes and drops ``<script>``,
 ``<style>`` and event-handler attributes with their content. The plain text is derived from
 that *sanitised* HTML, so a ``<script>`` cannot reach ``DESCRIPTION`` either.
+
+Bounded work: Python-Markdown (and the standard library's HTML parser it uses) re-reads the
+rest of the text for every opening it cannot close — a ``[`` without ``]``, a link target's
+``(`` without ``)``, a run of backticks, an unclosed ``<tag`` or ``<![CDATA[`` — and for every
+heading underline or rule inside a long block, so 20,000 ``[`` took minutes; nested lists or
+quotes recurse once per level (a few hundred levels raise ``RecursionError``, after which the
+converter is left broken); a reference link repeats its target at every use (a 20 kB text
+became 4 MB of HTML). :func:`markdown_problem` measures all of this in linear time, the loader
+refuses a description it objects to, and :func:`render_markdown` shows such a text as plain
+text rather than convert it.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import html as _html
 import re
 import threading
 from dataclasses import dataclass
@@ -37,20 +49,226 @@ class RichText:
     text: str  # plain text, no Markdown syntax; links written "text (url)"
 
 
+#: The work a description's Markdown may cost, in characters re-read (see
+#: ``markdown_problem``): about 0.1 s of conversion at the slowest measured rate (0.5 µs per
+#: character, unclosed CDATA sections), while a 20,000-character text with a few stray
+#: brackets needs a few tens of thousands.
+MAX_MARKDOWN_WORK = 400_000
+#: Lists and block quotes nested deeper than this are refused: Python-Markdown recurses per
+#: level and fails with ``RecursionError`` at a few hundred.
+MAX_MARKDOWN_NESTING = 32
+#: Characters that reference links (``[x]`` with ``[x]: https://…`` defined once) may add to
+#: the HTML by repeating their targets.
+MAX_REFERENCE_TEXT = 100_000
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def render_markdown(source: str) -> RichText:
     """Convert a description written in Markdown. Pure and cached (the calendar, the pages and
     search each need it). The cache holds far more entries than a site has events: an LRU
-    smaller than the number of descriptions, walked in order, would never hit."""
+    smaller than the number of descriptions, walked in order, would never hit.
+
+    A text that :func:`markdown_problem` objects to (the loader refuses those) is shown as
+    plain text, and so is one the converter fails on, so no text can hang or break a render."""
     if not source.strip():
         return RichText("", "")
-    converter = _converter()
-    raw = converter.reset().convert(source)
+    if markdown_problem(source) is not None:
+        return _plain(source)
+    try:
+        raw = _converter().reset().convert(source)
+    except Exception:  # noqa: BLE001 — e.g. RecursionError: the converter is left broken
+        _local.converter = None
+        return _plain(source)
+    return _sanitised(raw)
+
+
+def _sanitised(raw: str) -> RichText:
     html = nh3.clean(raw, tags=set(ALLOWED_TAGS), attributes={k: set(v) for k, v in
                                                              ALLOWED_ATTRIBUTES.items()},
                      url_schemes=set(URL_SCHEMES), clean_content_tags=set(CLEAN_CONTENT_TAGS),
                      link_rel="noopener noreferrer nofollow")
     return RichText(html.strip(), html_to_text(html))
+
+
+def _plain(source: str) -> RichText:
+    """The text as it is, in paragraphs, without Markdown."""
+    paragraphs = [p.strip("\n") for p in re.split(r"\n[ \t]*\n", source) if p.strip()]
+    return _sanitised("".join(f"<p>{_html.escape(p)}</p>" for p in paragraphs))
+
+
+# Where the converter's work goes (each pattern is linear: no nested quantifiers).
+_BRACKETS = re.compile(r"\\.|[\[\]()]", re.S)
+_TICKS = re.compile(r"\\.|`+", re.S)
+_HTML_OPEN = re.compile(r"<(?:!\[CDATA\[|!--|[A-Za-z/!?])")
+_RULE_START = re.compile(r"^ {0,3}[-=*_]", re.M)
+_BLANK_LINE = re.compile(r"\n[ \t]*(?=\n)")
+_CONTAINERS = re.compile(r"^[ \t]*(?:(?:>|[*+-][ \t]|[0-9]{1,9}[.)][ \t])[ \t]*)*", re.M)
+_MARKER = re.compile(r">|[*+-][ \t]|[0-9]{1,9}[.)][ \t]")
+_DEFINITION = re.compile(r"^ {0,3}\[([^\]\n]{1,200})\]:[ \t]*([^\n]*)", re.M)
+
+
+def markdown_problem(source: str) -> str | None:
+    """Why converting ``source`` from Markdown would cost more than linear time or output, or
+    None. Linear itself; the figures and the kinds of input behind it are in SECURITY.md
+    (found by ``tests/load/test_hostile.py``, which also holds the conversion of any text this
+    accepts to its time budget)."""
+    nesting = _nesting(source)
+    if nesting is not None:
+        depth, line = nesting
+        return (f"nests lists or block quotes {depth} levels deep (line {line} of the text); "
+                f"Markdown allows at most {MAX_MARKDOWN_NESTING}: flatten the list")
+    costs, pairs = _scan_costs(source)
+    work = sum(costs.values())
+    if work > MAX_MARKDOWN_WORK:
+        cause, fix = _CAUSES[max(costs, key=costs.__getitem__)]
+        return (f"is too costly to convert from Markdown: {cause} make the converter re-read "
+                f"the rest of the text each time ({work:,} characters re-read; at most "
+                f"{MAX_MARKDOWN_WORK:,}); {fix}")
+    extra = _reference_text(source, pairs)
+    if extra > MAX_REFERENCE_TEXT:
+        return (f"uses reference links whose targets would repeat into {extra:,} characters of "
+                f"HTML (at most {MAX_REFERENCE_TEXT:,}); write such links fewer times, or "
+                "with shorter targets")
+    return None
+
+
+_CAUSES = {
+    "[": ("`[` that no `]` closes (or brackets nested deep)",
+          "write a literal bracket as \\["),
+    "(": ("link targets `](` whose `(` no `)` closes", "close each `(` or write it as \\("),
+    "`": ("runs of backticks that no run of the same length closes",
+          "close each code span or write a literal backtick as \\`"),
+    "<": ("HTML tags, comments or CDATA sections that are not closed",
+          "close each one, or write a literal < as &lt;"),
+    "-": ("heading underlines or rules (lines of `=`, `-`, `*` or `_`) inside a long block",
+          "put a blank line before and after each"),
+}
+
+
+def _scan_costs(source: str) -> tuple[dict[str, int], list[tuple[int, int]]]:
+    """Characters the converter re-reads, by cause, and the matched bracket pairs."""
+    n = len(source)
+    costs = dict.fromkeys(_CAUSES, 0)
+    pairs: list[tuple[int, int]] = []
+    if "[" in source or "(" in source:
+        brackets: list[int] = []
+        parens: list[tuple[int, bool]] = []
+        for m in _BRACKETS.finditer(source):
+            c, at = m.group(), m.start()
+            if c == "[":
+                brackets.append(at)
+            elif c == "]":
+                if brackets:
+                    start = brackets.pop()
+                    costs["["] += at - start
+                    pairs.append((start, at))
+            elif c == "(":
+                parens.append((at, at > 0 and source[at - 1] == "]"))
+            elif c == ")" and parens:
+                start, link = parens.pop()
+                if link:
+                    costs["("] += at - start
+        costs["["] += sum(n - at for at in brackets)
+        costs["("] += sum(n - at for at, link in parens if link)
+    if "`" in source:
+        costs["`"] = _code_span_work(source)
+    if "<" in source:
+        closer = {"[": "]]>", "-": "-->"}
+        found = {"]]>": -1, "-->": -1, ">": -1}
+        for m in _HTML_OPEN.finditer(source):
+            at = m.start()
+            end = closer.get(source[at + 2:at + 3], ">") if source[at + 1] == "!" else ">"
+            if found[end] != n and found[end] < at:
+                hit = source.find(end, at)
+                found[end] = n if hit == -1 else hit
+            costs["<"] += found[end] - at
+    block_end = -1
+    for m in _RULE_START.finditer(source):
+        at = m.start()
+        line_end = source.find("\n", at)
+        line = source[at:n if line_end == -1 else line_end].replace(" ", "").replace("\t", "")
+        if len(set(line)) != 1 or (line[0] in "*_" and len(line) < 3):
+            continue
+        if block_end != n and block_end < at:
+            blank = _BLANK_LINE.search(source, at)
+            block_end = n if blank is None else blank.start()
+        costs["-"] += block_end - at
+    return costs, pairs
+
+
+def _code_span_work(source: str) -> int:
+    """What Python-Markdown's search for code spans re-reads, found by playing its search
+    over the runs of backticks rather than over characters: an opening run looks for the
+    next run of the same length; without one it reads to the end, then either pairs with the
+    longest shorter run or resumes one run's length past the opening (its own quirk)."""
+    n = len(source)
+    runs = [(m.start(), len(m.group())) for m in _TICKS.finditer(source) if m.group()[0] == "`"]
+    if not runs:
+        return 0
+    by_length: dict[int, list[int]] = {}
+    for index, (_at, length) in enumerate(runs):
+        by_length.setdefault(length, []).append(index)
+    longest_after: list[tuple[int, int]] = [(0, -1)] * (len(runs) + 1)  # (length, first index)
+    for index in range(len(runs) - 1, -1, -1):
+        best = longest_after[index + 1]
+        length = runs[index][1]
+        longest_after[index] = (length, index) if length >= best[0] else best
+    work, index, resume = 0, 0, 0
+    while index < len(runs):
+        at, length = runs[index]
+        begin = max(at, resume)
+        if begin >= at + length:
+            index += 1
+            continue
+        ticks = at + length - begin
+        same = by_length.get(ticks, ())
+        following = bisect.bisect_right(same, index)
+        if following < len(same):  # a code span up to the closing run
+            close = same[following]
+            work += runs[close][0] - begin
+            index, resume = close + 1, runs[close][0] + ticks
+            continue
+        work += n - begin
+        longest, first = longest_after[index + 1]
+        if 0 < longest < ticks:
+            index, resume = first + 1, runs[first][0] + longest
+        else:
+            resume = begin + 2 * ticks
+    return work
+
+
+def _nesting(source: str) -> tuple[int, int] | None:
+    """(depth, line) of the first line that nests lists or quotes too deep, or None."""
+    if len(source) < 2 * MAX_MARKDOWN_NESTING:
+        return None
+    for m in _CONTAINERS.finditer(source):
+        prefix = m.group()
+        if len(prefix) < MAX_MARKDOWN_NESTING:
+            continue
+        markers = len(_MARKER.findall(prefix))
+        if not markers:
+            continue
+        stripped = prefix.lstrip(" \t")
+        indent = prefix[:len(prefix) - len(stripped)].expandtabs(4)
+        depth = len(indent) // 4 + markers
+        if depth > MAX_MARKDOWN_NESTING:
+            return depth, source.count("\n", 0, m.start()) + 1
+    return None
+
+
+def _reference_text(source: str, pairs: list[tuple[int, int]]) -> int:
+    """Characters that reference links add by repeating their targets, at most."""
+    if "]:" not in source:
+        return 0
+    targets = {_label(m.group(1)): len(m.group(2)) for m in _DEFINITION.finditer(source)}
+    if not targets:
+        return 0
+    return sum(targets.get(_label(source[start + 1:end]), 0)
+               for start, end in pairs if end - start <= 201)
+
+
+def _label(text: str) -> str:
+    return " ".join(text.lower().split())
 
 
 _local = threading.local()

@@ -53,7 +53,7 @@ def load_events(path: str | os.PathLike[str], *, base_url: str | None = None,
 def _load_all(text: str, name: str, base_url: str | None) -> EventsData:
     """Compose and validate the whole file, reporting every problem."""
     root = compose(text, name)
-    reader = Reader(name)
+    reader = Reader(name, aliases="&" in text)  # no anchor, no alias: nothing to count
     calendar, organisers, topics, events_node = _frame(reader, root, base_url)
     events = []
     if events_node is None:

@@ -9,9 +9,13 @@ Python objects, so ``!!python/...`` tags are inert nodes that ``Reader`` rejects
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, TypeVar, Union
 
 import yaml
 
@@ -38,28 +42,86 @@ MAX_NODES = 20_000_000
 #: worker for minutes and hundreds of MB while it is parsed and rendered.
 MAX_FILE_BYTES = 40 * 1024 * 1024
 
+#: Text that YAML aliases repeat, in characters, counted at each use (``description: *d`` in
+#: 1,000 events repeats ``d`` 1,000 times). Without a bound of its own a 100 kB file could
+#: stand for 20 MB of descriptions — and every later stage (pages, feeds, invites) works per
+#: character used, not per byte read. With it, the work of a file stays proportional to its
+#: size, which the 40 MB limit bounds.
+MAX_ALIAS_TEXT = 1 << 20
+
+#: Problems of one kind listed per file; the rest are counted in one line ("… and 1,980 more
+#: unknown organiser references"): 2,000 copies of a mistake help nobody, and building them
+#: (a close-match search each) cost seconds and megabytes.
+MAX_SHOWN = 20
+
+#: What a problem's message or key path may hold before it is cut (a 1 MB key or value is
+#: not echoed back whole).
+MAX_MESSAGE = 2_000
+MAX_WHERE = 200
+
+Message = Union[str, Callable[[], str]]
+
 
 class Invalid(Exception):
-    """Raised by a value parser: ``message`` says what is wrong and how to fix it."""
+    """Raised by a value parser: ``message`` says what is wrong and how to fix it.
 
-    def __init__(self, message: str, node: yaml.Node | None = None):
+    ``message`` may be a function returning the text, for messages that cost something to
+    build (a close-match search): it is only called if the problem is listed (see
+    ``MAX_SHOWN``); such a problem names its ``kind`` (a plural noun phrase, "unknown time
+    zones"), which the count of unlisted ones uses."""
+
+    def __init__(self, message: Message, node: yaml.Node | None = None, *,
+                 kind: str | None = None):
         super().__init__(message)
-        self.message = message
+        self._message = message
         self.node = node
+        self.kind = kind
+
+    @property
+    def message(self) -> str:
+        if callable(self._message):
+            self._message = self._message()
+        return self._message
+
+    @property
+    def lazy_message(self) -> Message:
+        return self._message
 
 
 def read_text(path: Path, display_name: str) -> str:
-    """The file's text. Raises EventsFileError for a file that cannot be read, is too large,
-    or is not UTF-8."""
+    """The file's text. Raises EventsFileError for a file that cannot be read, is not a
+    regular file, is too large, or is not UTF-8.
+
+    The file is opened without blocking and checked with ``fstat`` before anything is read:
+    opening a named pipe (FIFO) for reading waits for a writer, and reading a device such
+    as ``/dev/zero`` never ends, which would hang ``check``, ``build`` and a server's watcher
+    forever."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(path, "rb") as stream:  # read one byte past the limit, never the whole file
-            raw = stream.read(MAX_FILE_BYTES + 1)
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise _file_error(display_name, f"file not found (looked at {path.resolve()})") from None
     except IsADirectoryError:
         raise _file_error(display_name, "is a directory, not a YAML file") from None
     except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket (or a FIFO on some systems)
+            try:
+                raise _not_regular(display_name, os.stat(path).st_mode) from None
+            except OSError:
+                pass
         raise _file_error(display_name, f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(display_name, mode)
+        with os.fdopen(fd, "rb") as stream:  # read one byte past the limit, never the whole file
+            fd = -1
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise _file_error(display_name, f"cannot be read: {exc.strerror or exc}") from None
+    finally:
+        if fd != -1:
+            os.close(fd)
     if len(raw) > MAX_FILE_BYTES:
         size = _size(path, len(raw))
         raise _file_error(display_name, f"is {size / 2**20:.1f} MB; events files are limited to "
@@ -78,6 +140,17 @@ def read_text(path: Path, display_name: str) -> str:
             f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8",
         )]) from None
     return text
+
+
+def _not_regular(name: str, mode: int) -> EventsFileError:
+    if stat.S_ISDIR(mode):
+        return _file_error(name, "is a directory, not a YAML file")
+    what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else
+            "a character device" if stat.S_ISCHR(mode) else
+            "a block device" if stat.S_ISBLK(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "not a file")
+    return _file_error(name, f"is {what}, not a regular file; give the path of the events "
+                       "file itself (it is read only when it is a regular file)")
 
 
 def compose(text: str, display_name: str) -> yaml.Node | None:
@@ -124,29 +197,102 @@ def _file_error(name: str, message: str) -> EventsFileError:
     return EventsFileError([Problem(name, 0, 0, "file", message)])
 
 
+#: For telling problems of one kind apart from others: quoted values and numbers blanked.
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
+_NUMBER = re.compile(r"[0-9][0-9,.:]*")
+
+
+def _kind_of(where: str, message: str) -> str:
+    """Problems of one kind: the same last key (``e1.organisers`` and ``e2.organisers[3]``
+    both ``organisers``) and the same message but for the values it quotes."""
+    leaf = where[where.rfind(".") + 1:]
+    leaf = leaf[:leaf.find("[")] if "[" in leaf else leaf
+    return leaf + "\0" + _NUMBER.sub("#", _QUOTED.sub("'…'", message[:300]))
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 @dataclass
 class Reader:
-    """Walks nodes, collecting every problem instead of stopping at the first."""
+    """Walks nodes, collecting every problem instead of stopping at the first.
+
+    It also bounds the walk: at most ``MAX_NODES`` values, at most ``MAX_ALIAS_TEXT``
+    characters repeated by YAML aliases (``aliases=False`` when the text has no anchor, so
+    none can occur), and at most ``MAX_SHOWN`` problems of one kind (see ``error``)."""
 
     file: str
     problems: list[Problem] = field(default_factory=list)
+    aliases: bool = True
     _visited: int = 0
+    #: Every problem reported, listed or not: a caller compares it before and after a step.
+    reported: int = 0
+    _seen: set[int] = field(default_factory=set)
+    _repeated: int = 0
+    _stopped: bool = False
+    _kinds: dict[str, list] = field(default_factory=dict)
 
-    def error(self, node: yaml.Node | None, where: str, message: str) -> None:
+    def error(self, node: yaml.Node | None, where: str, message: Message, *,
+              kind: str | None = None) -> None:
+        """Record a problem at ``node``. The first ``MAX_SHOWN`` problems of a kind are
+        listed; after that one line counts the others. The kind is ``kind`` (a plural noun
+        phrase such as "unknown organiser references") or, by default, the key and the
+        message with its quoted values blanked. A message that is a function is called only
+        when the problem is listed (it must then come with a ``kind``)."""
+        self.reported += 1
         mark = node.start_mark if node is not None else None
-        self.problems.append(Problem(
-            self.file, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0, where, message,
-        ))
+        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        where = _cut(where, MAX_WHERE)
+        if kind is None:
+            message = message() if callable(message) else message
+            key = _kind_of(where, message)
+        else:
+            key = kind
+        entry = self._kinds.setdefault(key, [0, None])
+        entry[0] += 1
+        if entry[0] <= MAX_SHOWN:
+            text = message() if callable(message) else message
+            self.problems.append(Problem(self.file, line, column, where, _cut(text, MAX_MESSAGE)))
+            return
+        if entry[1] is None:  # the first one not listed: the count goes there
+            entry[1] = (len(self.problems), line, column, where)
+            self.problems.append(None)  # type: ignore[arg-type]  # set just below
+        index, line, column, where = entry[1]
+        if kind is not None:
+            what = kind
+        else:
+            head = _QUOTED.sub("'…'", message[:300]).partition(";")[0]
+            what = f"problems like this one ({_cut(head, 120)})"
+        self.problems[index] = Problem(
+            self.file, line, column, where,
+            f"… and {entry[0] - MAX_SHOWN:,} more {what}; only the first {MAX_SHOWN} of a "
+            "kind are listed: fix them and check again")
 
     def visit(self, node: yaml.Node, where: str) -> bool:
         """Count a node; False (and one error) once the walk is suspiciously large."""
+        if self._stopped:
+            return False
         self._visited += 1
         if self._visited == MAX_NODES:
             self.error(node, where, f"the document expands to more than {MAX_NODES:,} values "
                        "(are YAML aliases repeating a large block?); remove the aliases")
+        if self.aliases:  # a node met again is a use of an alias
+            key = id(node)
+            if key in self._seen:
+                self._repeated += len(node.value) + 1 if isinstance(node, yaml.ScalarNode) else 1
+                if self._repeated > MAX_ALIAS_TEXT:
+                    self._stopped = True
+                    self.error(node, where, f"YAML aliases (`*name`) repeat more than "
+                               f"{MAX_ALIAS_TEXT:,} characters of text in this file (each use "
+                               "counts, and this value is one); write the shared text in fewer "
+                               "places, or shorten it")
+                    return False
+            else:
+                self._seen.add(key)
         if node.tag not in SAFE_TAGS:
-            self.error(node, where, f"the tag {node.tag!r} is not allowed; remove it "
-                       "(events.yaml is read with YAML safe-load rules)")
+            self.error(node, where, f"the tag {_cut(repr(node.tag), 100)} is not allowed; "
+                       "remove it (events.yaml is read with YAML safe-load rules)")
             return False
         return self._visited < MAX_NODES
 
@@ -189,7 +335,7 @@ class Reader:
         try:
             return parser(node)
         except Invalid as exc:
-            self.error(exc.node or node, where, exc.message)
+            self.error(exc.node or node, where, exc.lazy_message, kind=exc.kind)
             return None
 
 
@@ -205,4 +351,12 @@ def describe(node: yaml.Node) -> str:
         return "a list"
     if is_null(node):
         return "nothing"
-    return f"{node.value!r}"
+    return shown(node.value)
+
+
+def shown(value: str, limit: int = 120) -> str:
+    """``repr`` of a value the user wrote, cut after ``limit`` characters: a message echoes
+    what was received, not a pasted megabyte."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value):,} characters)"
