@@ -113,16 +113,14 @@ class BadRecord(ValueError):
 
 
 def _parse_when(raw: str, zone: str) -> date | datetime:
-    if "T" not in raw:
-        value: date | datetime = date.fromisoformat(raw)
-    else:
-        moment = datetime.fromisoformat(raw)
-        if moment.tzinfo is None:
-            raise ValueError(f"{raw!r} has no UTC offset")
-        value = moment.astimezone(ZoneInfo(zone))  # with the right fold
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
+    value = date.fromisoformat(raw) if "T" not in raw else datetime.fromisoformat(raw)
+    if not MIN_YEAR <= value.year <= MAX_YEAR:  # before any zone arithmetic overflows
         raise ValueError(f"{raw!r} is not between {MIN_YEAR} and {MAX_YEAR}")
-    return value
+    if not isinstance(value, datetime):
+        return value
+    if value.tzinfo is None:
+        raise ValueError(f"{raw!r} has no UTC offset")
+    return value.astimezone(ZoneInfo(zone))  # with the right fold
 
 
 def restore(event_id: str, last: Mapping[str, Any], data: EventsData) -> Event:
