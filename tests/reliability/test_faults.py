@@ -172,3 +172,119 @@ def test_a_file_rewritten_while_being_read_is_read_again(served, monkeypatch):
     answers = [client.get("/feeds/all.ics").data for _ in range(2)]
     assert b"SUMMARY:Winter 2" in answers[-1]
     assert len(loaded) == 2  # read, dropped, read again
+
+
+# --- a half-saved file that is valid: the mass-removal guard ----------------------------------
+
+HALF = ("summer-workshop", "weekly-call", "new-york-meetup", "utc-briefing")
+
+
+def half_file() -> str:
+    """minimal.yaml without 4 of its 7 events: what an editor that paused mid-save leaves."""
+    import re
+
+    text = (FIXTURES / "minimal.yaml").read_text()
+    for event_id in HALF:
+        text = re.sub(rf"  - id: {event_id}\n(?:    .*\n|\n)*", "", text, count=1)
+    return text
+
+
+def warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "icalpub" and r.levelno == logging.WARNING]
+
+
+def test_a_version_that_drops_many_events_waits_longer_then_is_published(tmp_path, caplog):
+    """An editor paused 2.5 s mid-save and its half file, valid, went out: 107 events
+    cancelled. Now such a version is published only once it has stayed unchanged for
+    MASS_REMOVAL_SETTLE seconds (10 by default); the server says once why it waits."""
+    path = tmp_path / "events.yaml"
+    shutil.copy(FIXTURES / "minimal.yaml", path)
+    app = create_app({"TESTING": True, "EVENTS_PATH": str(path), "RELOAD_INTERVAL": 0,
+                      "RELOAD_SETTLE": 0, "MASS_REMOVAL_SETTLE": 1.0})
+    client = app.test_client()
+    good = bodies(client)
+    state = path.with_name("events.state.json")
+    recorded = state.read_bytes()
+    with caplog.at_level(logging.WARNING, logger="icalpub"):
+        path.write_text(half_file())
+        written = time.time()
+        while time.time() - written < 0.7:
+            assert bodies(client) == good  # every request meanwhile: the last good version
+            time.sleep(0.02)
+        assert state.read_bytes() == recorded  # no cancellation recorded either
+        (message,) = warnings(caplog)
+        assert "4 of the 7 published events are missing from it (more than 10%)" in message
+        assert "only once it has stayed unchanged for 1 s (a half-saved file?)" in message
+        deadline = time.monotonic() + 5
+        while b"STATUS:CANCELLED" not in client.get("/events/utc-briefing.ics").data:
+            assert time.monotonic() < deadline, "never published"
+            time.sleep(0.05)
+    assert time.time() - written >= 1.0
+    assert len(warnings(caplog)) == 1
+    assert b"utc-briefing" in state.read_bytes() and state.read_bytes() != recorded
+
+
+def test_a_half_file_completed_in_time_is_never_published(tmp_path, caplog):
+    path = tmp_path / "events.yaml"
+    shutil.copy(FIXTURES / "minimal.yaml", path)
+    client = create_app({"TESTING": True, "EVENTS_PATH": str(path), "RELOAD_INTERVAL": 0,
+                         "RELOAD_SETTLE": 0, "MASS_REMOVAL_SETTLE": 30}).test_client()
+    good = bodies(client)
+    state = path.with_name("events.state.json")
+    recorded = state.read_bytes()
+    with caplog.at_level(logging.WARNING, logger="icalpub"):
+        path.write_text(half_file())
+        for _ in range(5):
+            assert bodies(client) == good
+        time.sleep(0.05)
+        whole = (FIXTURES / "minimal.yaml").read_text().replace("Winter webinar", "Winter talk")
+        path.write_text(whole)  # the editor's save completes
+        bump(path)
+        assert b"SUMMARY:Winter talk" in client.get("/feeds/all.ics").data
+    assert client.get("/events/utc-briefing.ics").data.count(b"STATUS:CANCELLED") == 0
+    saved = state.read_text()
+    assert '"removed"' not in saved and saved != recorded.decode()
+    assert len(warnings(caplog)) == 1
+
+
+def test_a_watching_master_holds_a_mass_removal_too(tmp_path, caplog):
+    """Under gunicorn_config the master reads a new version at once (it settles while it is
+    rebuilt); a version that drops many events is held back the same way."""
+    import math
+
+    from icalpub.serve import live
+
+    path = tmp_path / "events.yaml"
+    shutil.copy(FIXTURES / "minimal.yaml", path)
+    site = live.LiveSite(path, check_interval=math.inf, settle=0, mass_removal_settle=0.6)
+    site._watching = True  # as watch() sets it, without its thread
+    first = site.snapshot
+    with caplog.at_level(logging.WARNING, logger="icalpub"):
+        path.write_text(half_file())
+        written = time.time()
+        while time.time() - written < 0.4:
+            assert site.check() is False and site.snapshot is first
+            time.sleep(0.02)
+        time.sleep(max(0, 0.65 - (time.time() - written)))
+        assert site.check() is True
+    assert b"STATUS:CANCELLED" in site.snapshot.get("events/utc-briefing.ics").body
+    assert len(warnings(caplog)) == 1
+
+
+def test_a_server_started_on_a_fresh_half_file_waits_for_it_to_settle(tmp_path, caplog):
+    """With nothing to serve yet, start-up waits (and says why) instead of publishing a file
+    that drops most of what the state file says was published."""
+    from icalpub.serve import live
+
+    path = tmp_path / "events.yaml"
+    shutil.copy(FIXTURES / "minimal.yaml", path)
+    live.LiveSite(path, settle=0)  # publishes all 7: the state file records them
+    path.write_text(half_file())
+    written = time.time()
+    with caplog.at_level(logging.WARNING, logger="icalpub"):
+        site = live.LiveSite(path, settle=0, mass_removal_settle=0.8)
+    assert time.time() - written >= 0.8
+    assert b"STATUS:CANCELLED" in site.snapshot.get("events/utc-briefing.ics").body
+    (message,) = warnings(caplog)
+    assert "4 of the 7 published events are missing" in message
