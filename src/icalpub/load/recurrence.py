@@ -51,10 +51,12 @@ PARTS = ("FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR",
 
 
 def _whole(text: str) -> int | None:
-    """``text`` as a whole number written in at most 9 ASCII digits, else None: "²" and "٣"
-    pass ``str.isdigit`` but ``int`` refuses the first (a traceback) and reads the second,
-    and ``int`` refuses more than 4,300 digits."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+    """``text`` as a whole number written in ASCII digits, else None: "²" and "٣" pass
+    ``str.isdigit`` but ``int`` refuses the first (a traceback) and reads the second. More
+    than 9 digits read as 10**9, beyond every limit (``int`` refuses more than 4,300)."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 9 else 10**9
 
 
 def parse_rule(raw: str, start: date | datetime, zone: str) -> tuple[str, _rrule.rrule]:
