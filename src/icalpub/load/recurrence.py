@@ -153,7 +153,8 @@ def _check_ranges(parts: dict[str, str]) -> None:
             for item in value.split(","):
                 item = item.strip()
                 number = item.lstrip("+-") if signed else item
-                if len(number) > 3 or not low <= (_whole(number) or -1) <= high:
+                whole = _whole(number) if len(number) <= 3 else None
+                if whole is None or not low <= whole <= high:
                     sign = "±" if signed else ""
                     raise Invalid(f"{key}={value}: {item!r} is out of range; use whole numbers "
                                   f"{sign}{low} to {sign}{high} (RFC 5545 §3.3.10)")
