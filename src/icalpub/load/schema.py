@@ -291,7 +291,7 @@ def _event_id(ids: dict[str, int]) -> Callable[[yaml.Node], str]:
         except Invalid:
             raw = node.value if isinstance(node, yaml.ScalarNode) else ""
             lower = raw.lower()
-            if raw == lower or not v.SLUG.match(lower):
+            if raw == lower or not v.SLUG.match(lower) or len(lower) > v.MAX_SLUG:
                 raise
             if lower in ids:
                 raise Invalid(f"{raw!r} differs only in case from the id of "
