@@ -12,6 +12,7 @@ from icalpub.changes import state as state_module
 from icalpub.load import load_events
 from icalpub.changes.publish import publish
 from icalpub.changes.state import state_path_for
+from icalpub.site import build_site
 from tracking_helpers import FakeClock, copy_fixture, edit, event_of
 
 UID = "winter-webinar@events.example.org"
@@ -32,7 +33,8 @@ def saves(monkeypatch):
 
 
 def _publish(events, clock, **kwargs):
-    return publish(load_events(events), state_path_for(events), now=clock(), **kwargs)
+    return publish(load_events(events), state_path_for(events),
+                   lambda outcome: build_site(outcome.data, outcome.tracked), now=clock(), **kwargs)
 
 
 def _edited_twins(tmp_path):

@@ -94,11 +94,12 @@ def test_emptied(served, caplog):
 
 def test_unreadable(served, caplog, monkeypatch):
     """``chmod 000`` stops nobody when the tests run as root (CI does), so the permission
-    error is also raised by the loader's ``open`` for this path; as another user the chmod
-    alone does it. Either way the loader meets the same PermissionError a server would."""
+    error is also raised by ``os.open`` (which the loader opens the file with) for this path;
+    as another user the chmod alone does it. Either way the loader meets the same
+    PermissionError a server would."""
     client, path = served
     good = bodies(client)
-    real_open = open
+    real_open = os.open
 
     def guarded_open(file, *args, **kwargs):
         """What the kernel does for a user without root's override: no read bit, no read."""
@@ -106,7 +107,7 @@ def test_unreadable(served, caplog, monkeypatch):
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(yamlfile, "open", guarded_open, raising=False)
+    monkeypatch.setattr(yamlfile.os, "open", guarded_open)
     path.chmod(0)
     bump(path)
     keeps_serving(client, good, caplog, f"{path}: file: cannot be read: Permission denied")

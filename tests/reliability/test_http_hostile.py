@@ -1,5 +1,6 @@
-"""Hostile requests against every route of the app (taken from ``app.url_map``, so routes
-added later are covered too): odd path segments, query strings, headers and methods.
+"""Hostile requests against every kind of URL the app serves (taken from the site's own
+resource paths, so resources added later are covered too — the app has one catch-all route,
+and it is the URLs that differ): odd path segments, query strings, headers and methods.
 
 Never a 500, never a body that is not one of the site's own resources (so no file outside the
 data can leak), ``X-Content-Type-Options: nosniff`` on every response, and no request text
@@ -8,10 +9,12 @@ reflected into a response header.
 
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import shutil
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -32,11 +35,28 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None,
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def events_copy(tmp_path_factory):
     folder = tmp_path_factory.mktemp("site")
     shutil.copy(FIXTURES / "minimal.yaml", folder / "events.yaml")
     (folder / "secret.txt").write_bytes(SECRET)
-    return create_app({"TESTING": True, "EVENTS_PATH": str(folder / "events.yaml")})
+    return folder / "events.yaml"
+
+
+@pytest.fixture(scope="module")
+def app(events_copy):
+    return create_app({"TESTING": True, "EVENTS_PATH": str(events_copy)})
+
+
+def send(client, method: str, url: str, **kwargs):
+    """``url`` as a server hands it to the app: the test client would read a URL that starts
+    with ``//`` as a host name and a path, so such a path is put into the request as is."""
+    path, _, query = url.partition("?")
+    if not path.startswith("//"):
+        return client.open(url, method=method, **kwargs)
+    environ = {"PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "REQUEST_URI": url,
+               "RAW_URI": url}
+    return client.open("/", method=method, query_string=query, environ_overrides=environ,
+                       **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -60,42 +80,77 @@ def bodies(app) -> Bodies:
     return Bodies(r.body for r in site.resources.values())
 
 
-def rules(app):
-    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+def published_urls(site) -> list[str]:
+    """Every URL that answers 200: each resource at its own path, and each page (stored as
+    ``<dir>/index.html``) at its folder too, with and without the trailing slash."""
+    found = set()
+    for path in site.resources:
+        found.add(f"/{path}")
+        if path == "index.html":
+            found.add("/")
+        elif path.endswith("/index.html"):
+            page = path.removesuffix("/index.html")
+            found |= {f"/{page}", f"/{page}/"}
+    return sorted(found)
 
 
-_PATHS: dict[int, list[str]] = {}
+MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
+def shape(url: str, names: set[str]) -> str:
+    """The URL with every event id, member slug (``names``) or month replaced by ``*``: the
+    URLs of one shape ("/events/*.ics", "/topics/*/", "/archive/*") are answered alike."""
+    segments = url.split("/")
+    for i, segment in enumerate(segments):
+        stem, dot, ext = segment.partition(".")
+        if segment in names or MONTH.fullmatch(segment):
+            segments[i] = "*"
+        elif stem in names and dot:
+            segments[i] = f"*.{ext}"
+    return "/".join(segments)
+
+
+_URLS: dict[int, tuple[list[str], list[str]]] = {}
+
+
+def _urls(app) -> tuple[list[str], list[str]]:
+    """(one published URL per shape, templates), computed once per app."""
+    if id(app) not in _URLS:
+        site = app.extensions["icalpub"].snapshot.site
+        data = site.data
+        names = {e.id for e in data.events} | set(data.topics) | set(data.organisers) | {"all"}
+        representatives: dict[str, str] = {}
+        for url in published_urls(site):
+            representatives.setdefault(shape(url, names), url)
+        found = {"/{}"}  # the whole path
+        for url in representatives.values():
+            segments = url.split("/")
+            for i, segment in enumerate(segments[1:], 1):
+                stem, dot, ext = segment.partition(".")
+                for replacement in ["{}"] + ([f"{{}}.{ext}"] if stem and dot else []):
+                    found.add("/".join([*segments[:i], replacement, *segments[i + 1:]]))
+        # a page's other URLs (its slash, its index file) name the same resource
+        canonical = [url for url in sorted(representatives.values())
+                     if url == "/" or not (url.endswith("/") or url.endswith("/index.html"))]
+        _URLS[id(app)] = (canonical, sorted(found))
+    return _URLS[id(app)]
 
 
 def valid_paths(app) -> list[str]:
-    """One published URL per route (computed once per app), found by trying every slug-like part of the site's
-    resource paths in the route's variables: every route must have one."""
-    if id(app) in _PATHS:
-        return _PATHS[id(app)]
-    site = app.extensions["icalpub"].snapshot.site
-    parts = sorted({part.split(".")[0] for path in site.resources for part in path.split("/")}
-                   | {part for path in site.resources for part in path.split("/")})
-    client = app.test_client()
-    found = []
-    for rule in rules(app):
-        for part in parts if rule.arguments else [""]:
-            url = template(rule, part)
-            if client.get(url).status_code == 200:
-                found.append(url)
-                break
-        else:
-            raise AssertionError(f"no published URL for {rule.rule}")
-    _PATHS[id(app)] = found
-    return found
+    """One published URL of every kind of resource: the home page, an event page and its
+    invite, each kind of feed and its jCal, each kind of listing, feeds.json, the assets."""
+    return _urls(app)[0]
 
 
-def template(rule, value: str) -> str:
-    """The route with every variable part replaced by ``value`` (already URL-encoded)."""
-    path = rule.rule
-    for name in rule.arguments:
-        start = path.index("<")
-        path = path[:start] + value + path[path.index(">", start) + 1:]
-    return path
+def templates(app) -> list[str]:
+    """Where a hostile segment goes: in place of each segment of a URL of every shape, and
+    of its name before the extension ("/events/{}.ics"), or as the whole path ("/{}")."""
+    return _urls(app)[1]
+
+
+def fill(template: str, value: str) -> str:
+    """The template with its variable part replaced by ``value`` (already URL-encoded)."""
+    return template.replace("{}", value, 1)
 
 
 BASELINE_PATHS = ("/feeds/all.ics", "/feeds.json", "/events/winter-webinar.ics", "/nothing", "/",
@@ -108,9 +163,10 @@ def header_text(response) -> str:
 
 
 @pytest.fixture(scope="module")
-def baseline(client) -> str:
-    """Header text of ordinary responses: request text found in it is not a reflection."""
-    return " ".join(header_text(client.get(p)) for p in BASELINE_PATHS)
+def baseline(app, client) -> str:
+    """Header text of ordinary responses (those of every URL the tests start from among
+    them): request text found in it is not a reflection."""
+    return " ".join(header_text(client.get(p)) for p in (*BASELINE_PATHS, *valid_paths(app)))
 
 
 def check(response, bodies: set[bytes], *reflected: str, baseline: str = "") -> None:
@@ -128,15 +184,33 @@ def check(response, bodies: set[bytes], *reflected: str, baseline: str = "") -> 
             assert text not in headers
 
 
-def test_every_route_has_a_published_path(app):
-    assert len(valid_paths(app)) >= len(rules(app))
+def test_every_published_url_answers_and_every_shape_is_covered(app, client, bodies):
+    """The URLs the other tests start from are the site's: each answers 200 with one of
+    its resources, and the URL shapes cover every kind of resource."""
+    site = app.extensions["icalpub"].snapshot.site
+    for url in published_urls(site):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.data in bodies
+    data = site.data
+    names = {e.id for e in data.events} | set(data.topics) | set(data.organisers) | {"all"}
+    assert {shape(url, names) for url in valid_paths(app)} >= {
+        "/", "/events/*.ics", "/events/*", "/feeds/*.ics", "/feeds/*.json",
+        "/feeds/topics/*.ics", "/feeds/topics/*.json", "/feeds/organisers/*.ics",
+        "/feeds/organisers/*.json", "/topics/*", "/organisers/*", "/feeds.json",
+        "/static/style.css", "/static/app.js", "/archive/*"}
+    assert {"/events/{}.ics", "/events/{}", "/events/{}/", "/events/{}/index.html",
+            "/events/cancelled-talk/{}", "/events/cancelled-talk/{}.html", "/{}/all.ics",
+            "/feeds/topics/{}.json", "/topics/{}/", "/{}", "/static/{}.css", "/{}.json",
+            "/{}.html"} <= set(templates(app))
 
 
 @pytest.mark.parametrize("segment", HOSTILE)
-def test_known_hostile_segments_on_every_route(app, client, bodies, baseline, segment):
-    for rule in rules(app):
+def test_known_hostile_segments_in_every_url_shape(app, client, bodies, baseline, segment):
+    for template in templates(app):
         for encoded in (quote(segment, safe=""), quote(segment, safe="/%.\\")):
-            check(client.get(template(rule, encoded)), bodies, segment, baseline=baseline)
+            check(send(client, "GET", fill(template, encoded)), bodies, segment,
+                  baseline=baseline)
 
 
 segments = st.one_of(
@@ -148,11 +222,12 @@ segments = st.one_of(
 
 @SETTINGS
 @given(segment=segments, raw=st.booleans())
-def test_any_path_segment_on_every_route(app, client, bodies, baseline, segment, raw):
-    for rule in rules(app):
+def test_any_path_segment_in_every_url_shape(app, client, bodies, baseline, segment, raw):
+    for template in templates(app):
         encoded = quote(segment, safe="/%.\\:@" if raw else "")
-        check(client.get(template(rule, encoded)), bodies, segment, baseline=baseline)
-        check(client.head(template(rule, encoded)), bodies | {b""}, segment, baseline=baseline)
+        url = fill(template, encoded)
+        check(send(client, "GET", url), bodies, segment, baseline=baseline)
+        check(send(client, "HEAD", url), bodies | {b""}, segment, baseline=baseline)
 
 
 queries = st.lists(st.tuples(st.text(max_size=20), st.text(max_size=200)), max_size=30)
@@ -199,7 +274,8 @@ def test_hostile_request_headers(app, client, bodies, baseline, etag, since, ran
         assert response.status_code in (200, 206, 304, 400, 416), response.status_code
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         if response.status_code == 200:
-            assert response.data in bodies
+            packed = response.headers.get("Content-Encoding") == "gzip"  # "*" accepts it
+            assert (gzip.decompress(response.data) if packed else response.data) in bodies
         for value in (etag, since, other):
             if len(value) >= 4 and value not in baseline and value.strip('"W/ ,*'):
                 assert value not in header_text(response)
@@ -214,10 +290,19 @@ def test_other_methods_are_405_with_nosniff(app, client, method):
         assert response.headers["Allow"]
 
 
-def test_double_slashes_are_404_not_a_redirect_to_the_host_header(client):
-    for path in ("/feeds//all.ics", "/feeds/topics//circular.ics", "/feeds/topics/%2F%2Fevil.ics"):
-        response = client.get(path, headers={"Host": "evil.example"})
-        assert response.status_code == 404 and "Location" not in response.headers
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_double_slashes_are_404_not_a_redirect_to_the_host_header(events_copy, fast_path):
+    """Werkzeug would redirect ``/feeds//all.ics`` to a URL built from the Host header (a
+    cache in front would send an attacker's host to everyone), and its ``request.path``
+    drops leading slashes: ``//feeds/all.ics`` must not name a resource either, with or
+    without the fast path (both read the URL the same way)."""
+    client = create_app({"TESTING": True, "EVENTS_PATH": str(events_copy),
+                         "FAST_PATH": fast_path}).test_client()
+    for path in ("/feeds//all.ics", "/feeds/topics//circular.ics", "/feeds/topics/%2F%2Fevil.ics",
+                 "//feeds/all.ics", "//", "///", "//index.html", "//events/winter-webinar"):
+        for method in ("GET", "HEAD"):
+            response = send(client, method, path, headers={"Host": "evil.example"})
+            assert response.status_code == 404 and "Location" not in response.headers, path
 
 
 def test_error_responses_carry_nosniff_and_plain_text(client):

@@ -1,12 +1,12 @@
-"""The request-header rules of ``httpcache`` as pure functions, with tricky header values."""
+"""The request-header rules of ``serve.answers`` as pure functions, with tricky header values."""
 
 from datetime import datetime, timezone
 
 import pytest
 
-from icalpub.serve.answers import (Answers, answer, answers_for, gzip_acceptable, http_date,
-                               http_date_seconds, match, none_match)
-from icalpub.site import Resource
+from icalpub.serve.answers import (Answers, Served, answer, gzip_acceptable, http_date,
+                                   http_date_seconds, match, none_match, resolve)
+from icalpub.site import Resource, gzip_body
 
 ETAG = '"0123456789abcdef0123456789abcdef"'
 MODIFIED = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -63,39 +63,63 @@ def test_http_date_is_imf_fixdate():
     assert http_date(MODIFIED) == MODIFIED_TEXT
 
 
-class FakeSnapshot:
-    max_age = 3600
-
-    def __init__(self, modified: datetime = MODIFIED):
-        self.modified = modified
-
-    def get(self, path):
-        return None
-
-    def resource_modified(self, path):
-        return self.modified
-
-
 def feed(body: bytes = b"BEGIN:VCALENDAR\r\n" * 40) -> Resource:
     return Resource("feeds/all.ics", body, "text/calendar; charset=utf-8",
                     etag=ETAG.strip('"'))
+
+
+def feed_answers(max_age: int = 3600) -> Answers:
+    return Answers(feed(), gzip_body(feed().body), MODIFIED, max_age)
+
+
+class OneFeed(Served):
+    """A published version holding the feed only, last modified at ``modified``."""
+
+    def __init__(self, modified: datetime = MODIFIED):
+        super().__init__(3600)
+        self.modified = modified
+        self.found = 0
+
+    def find(self, path):
+        if path != "feeds/all.ics":
+            return None
+        self.found += 1
+        return feed(), gzip_body(feed().body), self.modified
+
+
+def test_a_version_computes_a_resource_s_answers_once_and_a_new_version_afresh():
+    """Headers are computed on the first request of a resource and kept by the version
+    served: a feed polled forever costs a look-up, and a new version (a reload) has its own
+    Last-Modified."""
+    served = OneFeed()
+    first = served.answers("feeds/all.ics")
+    assert served.answers("feeds/all.ics") is first and served.found == 1
+    assert served.answers("feeds/none.ics") is None
+    newer = OneFeed(datetime(2031, 1, 1, tzinfo=timezone.utc))
+    fresh = newer.answers("feeds/all.ics")
+    assert fresh is not first and fresh.last_modified == "Wed, 01 Jan 2031 00:00:00 GMT"
+
+
+@pytest.mark.parametrize("path_info, candidates", [
+    ("/", ["index.html"]),
+    ("/feeds/all.ics", ["feeds/all.ics", "feeds/all.ics/index.html"]),
+    ("/events/x", ["events/x", "events/x/index.html"]),
+    ("/events/x/", ["events/x/index.html"]),
+    ("/topics/a/index.html", ["topics/a/index.html", "topics/a/index.html/index.html"]),
+    ("//feeds/all.ics", []), ("/feeds//all.ics", []), ("feeds/all.ics", []), ("", []),
+])
+def test_resolve_names_the_file_then_the_page_and_never_a_double_slash(path_info, candidates):
+    """One reading of a URL for the fast path and the Flask route alike: ``//`` never names
+    a resource (Werkzeug would redirect it to a URL built from the Host header)."""
+    assert resolve(path_info) == candidates
 
 
 def headers(status_headers_body):
     return dict(status_headers_body[1])
 
 
-def test_answers_for_is_computed_once_per_snapshot():
-    resource, snapshot = feed(), FakeSnapshot()
-    first = answers_for(resource, snapshot)
-    assert answers_for(resource, snapshot) is first
-    newer = FakeSnapshot(datetime(2031, 1, 1, tzinfo=timezone.utc))
-    fresh = answers_for(resource, newer)
-    assert fresh is not first and fresh.last_modified == "Wed, 01 Jan 2031 00:00:00 GMT"
-
-
 def test_answer_headers_of_the_200s_and_the_304():
-    answers = Answers(feed(), MODIFIED, 3600)
+    answers = feed_answers()
     status, plain, body = answer(answers, {})
     assert status == "200 OK" and body == feed().body
     assert plain == (("Content-Type", "text/calendar; charset=utf-8"),
@@ -104,7 +128,7 @@ def test_answer_headers_of_the_200s_and_the_304():
                      ("Cache-Control", "public, max-age=3600"),
                      ("X-Content-Type-Options", "nosniff"))
     status, packed, body = answer(answers, {"HTTP_ACCEPT_ENCODING": "gzip"})
-    assert dict(packed)["Content-Encoding"] == "gzip" and body == feed().gzipped
+    assert dict(packed)["Content-Encoding"] == "gzip" and body == gzip_body(feed().body)
     assert dict(packed)["ETag"] == ETAG[:-1] + '-gz"'
     assert dict(packed)["Content-Length"] == str(len(body))
     status, not_modified, body = answer(answers, {"HTTP_IF_NONE_MATCH": ETAG})
@@ -116,7 +140,8 @@ def test_answer_headers_of_the_200s_and_the_304():
 
 def test_small_or_binary_resources_have_no_vary_and_no_gzip():
     small = Resource("feeds.json", b"{}", "application/json")
-    status, found, body = answer(Answers(small, MODIFIED, 60), {"HTTP_ACCEPT_ENCODING": "gzip"})
+    status, found, body = answer(Answers(small, None, MODIFIED, 60),
+                                 {"HTTP_ACCEPT_ENCODING": "gzip"})
     assert "Vary" not in dict(found) and "Content-Encoding" not in dict(found) and body == b"{}"
 
 
@@ -137,11 +162,11 @@ def test_small_or_binary_resources_have_no_vary_and_no_gzip():
     ({"HTTP_RANGE": "bytes=0-10", "HTTP_IF_RANGE": ETAG}, "200 OK"),  # no range support
 ])
 def test_conditional_request_order(request_headers, status):
-    assert answer(Answers(feed(), MODIFIED, 3600), request_headers)[0] == status
+    assert answer(feed_answers(), request_headers)[0] == status
 
 
 def test_gzip_representation_is_validated_by_its_own_etag():
-    answers = Answers(feed(), MODIFIED, 3600)
+    answers = feed_answers()
     gz = ETAG[:-1] + '-gz"'
     both = {"HTTP_ACCEPT_ENCODING": "gzip"}
     assert answer(answers, {**both, "HTTP_IF_NONE_MATCH": gz})[0] == "304 Not Modified"
@@ -155,12 +180,12 @@ def test_gzip_representation_is_validated_by_its_own_etag():
 
 def test_html_and_invites_carry_their_extra_headers():
     page = Resource("index.html", b"<!doctype html>" * 30, "text/html; charset=utf-8")
-    found = dict(answer(Answers(page, MODIFIED, 60), {})[1])
+    found = dict(answer(Answers(page, gzip_body(page.body), MODIFIED, 60), {})[1])
     assert found["Content-Security-Policy"].startswith("default-src 'none'")
     assert found["Referrer-Policy"] == "strict-origin-when-cross-origin"
     invite = Resource("events/x.ics", b"BEGIN:VCALENDAR\r\n", "text/calendar; charset=utf-8",
                       download_name="x.ics")
-    found = dict(answer(Answers(invite, MODIFIED, 60), {})[1])
+    found = dict(answer(Answers(invite, None, MODIFIED, 60), {})[1])
     assert found["Content-Disposition"] == 'attachment; filename="x.ics"'
 
 

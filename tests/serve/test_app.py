@@ -58,12 +58,14 @@ def test_feeds_json(client):
     assert feeds[("all", "all")] == {
         "kind": "all", "slug": "all", "name": "Test events", "event_count": 7,
         "url": "https://events.example.org/feeds/all.ics",
-        "webcal_url": "webcal://events.example.org/feeds/all.ics"}
+        "webcal_url": "webcal://events.example.org/feeds/all.ics",
+        "bytes": len(client.get("/feeds/all.ics").data)}
     assert feeds[("topic", "circular")]["event_count"] == 2
     assert feeds[("organiser", "river")]["url"] == "https://events.example.org/feeds/organisers/river.ics"
     assert len(feeds) == 1 + 2 + 3
-    for feed in listing["feeds"]:  # every listed URL is served
-        assert client.get(feed["url"].replace("https://events.example.org", "")).status_code == 200
+    for feed in listing["feeds"]:  # every listed URL is served, with the size it says
+        answer = client.get(feed["url"].replace("https://events.example.org", ""))
+        assert answer.status_code == 200 and len(answer.data) == feed["bytes"], feed["url"]
 
 
 def test_head_has_headers_and_no_body(client):
@@ -193,3 +195,51 @@ def test_304_carries_the_validators_and_caching_headers(client):
     plain_etag = client.get("/feeds/all.ics").headers["ETag"]
     assert client.get("/feeds/all.ics", headers={"Accept-Encoding": "gzip",
                                                  "If-None-Match": plain_etag}).status_code == 200
+
+
+@pytest.mark.parametrize("page", ["", "events/winter-webinar", "topics/circular",
+                                  "organisers/river"])
+def test_a_page_is_served_at_its_folder_and_at_its_index_file(client, page):
+    """One route serves the tree ``icalpub build`` writes, so a page answers at every URL a
+    static host would answer it at: ``/x``, ``/x/`` and ``/x/index.html``."""
+    urls = ["/"] if not page else [f"/{page}", f"/{page}/"]
+    urls.append(f"/{page}/index.html" if page else "/index.html")
+    answers = [client.get(url) for url in urls]
+    assert [a.status_code for a in answers] == [200] * len(urls)
+    assert len({a.data for a in answers}) == 1 and len({a.headers["ETag"] for a in answers}) == 1
+
+
+@pytest.mark.parametrize("path", ["/feeds//all.ics", "//feeds/all.ics", "/events//winter-webinar",
+                                  "/topics/circular//", "/feeds/all.ics/", "/events/winter-webinar.ics/"])
+def test_a_double_or_trailing_slash_on_a_file_is_404_never_a_redirect(client, path):
+    """A redirect would be built from the Host header, and a cache in front would then send
+    an attacker's host to everyone."""
+    response = client.get(path)
+    assert response.status_code == 404 and "Location" not in response.headers
+
+
+def test_a_registered_feed_kind_is_served_without_a_route_of_its_own(events_file):
+    """A new kind of feed is one :func:`~icalpub.feeds.kinds.register` call: its feeds, jCal
+    and pages are served by the one route, and listed in feeds.json."""
+    from types import SimpleNamespace
+
+    from icalpub.feeds.kinds import FeedKind, register
+    from icalpub.serve.app import create_app
+
+    online = SimpleNamespace(slug="online", name="Online")
+    kind = FeedKind(name="place", folder="places", label="place", legend="Places",
+                    members=lambda data: {"online": online},
+                    slugs_of=lambda event: ("online",) if "Online" in event.location else (),
+                    describe=lambda member, cal: f"Events {member.name}.")
+    with register(kind):
+        client = create_app({"TESTING": True, "EVENTS_PATH": str(events_file()),
+                             "RELOAD_INTERVAL": 0}).test_client()
+        feed = client.get("/feeds/places/online.ics")
+        assert feed.status_code == 200 and feed.headers["Content-Type"] == ICS
+        uids = [str(e["UID"]) for e in icalendar.Calendar.from_ical(feed.data).walk("VEVENT")]
+        assert uids == ["winter-webinar@events.example.org"]
+        assert client.get("/feeds/places/online.json").status_code == 200
+        assert client.get("/places/online").status_code == 200
+        listed = {(f["kind"], f["slug"]) for f in client.get("/feeds.json").get_json()["feeds"]}
+        assert ("place", "online") in listed
+        assert client.get("/feeds/places/offline.ics").status_code == 404

@@ -15,10 +15,13 @@ def test_events_path_from_environment(events_file, monkeypatch):
     assert create_app().test_client().get("/feeds/all.ics").status_code == 200
 
 
-def test_base_url_setting_changes_links_and_uids(events_file):
+def test_base_url_setting_changes_links_but_never_uids(events_file):
+    """Serving the site at another address moves its links; a UID names the event for
+    good (a new one would duplicate the event in every subscribed calendar), so it keeps
+    the host of the file's own base_url."""
     app = create_app({"EVENTS_PATH": str(events_file()), "BASE_URL": "https://cal.example.net"})
     body = app.test_client().get("/events/winter-webinar.ics").data
-    assert b"UID:winter-webinar@cal.example.net" in body
+    assert b"UID:winter-webinar@events.example.org" in body
     assert b"URL:https://cal.example.net/events/winter-webinar" in body
 
 

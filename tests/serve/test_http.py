@@ -11,7 +11,9 @@ from werkzeug.test import Client
 from icalpub.build.export import export
 from icalpub.load import load_events
 from icalpub.changes.publish import publish
+from icalpub.serve.answers import ResourceMiddleware
 from icalpub.serve.app import create_app
+from icalpub.site import build_site, gzip_body
 
 from tracking_helpers import FakeClock
 
@@ -20,13 +22,22 @@ CONDITIONAL = ("ETag", "Cache-Control", "Vary", "X-Content-Type-Options")
 
 
 def url_of(path: str) -> list[str]:
-    """Every URL the routes serve ``path`` at (pages with and without the trailing slash)."""
+    """Every URL the app serves ``path`` at: its own, and for a page (stored as
+    ``<dir>/index.html``) its folder with and without the trailing slash."""
     if path == "index.html":
-        return ["/"]
+        return ["/", "/index.html"]
     if path.endswith("/index.html"):
         page = path.removesuffix("/index.html")
-        return [f"/{page}", f"/{page}/"]
+        return [f"/{page}", f"/{page}/", f"/{path}"]
     return [f"/{path}"]
+
+
+def render(outcome):
+    return build_site(outcome.data, outcome.tracked)
+
+
+def published(events, state):
+    return publish(load_events(events), state, render, now=FakeClock()())
 
 
 def without_date(response) -> list[tuple[str, str]]:
@@ -160,14 +171,18 @@ def test_reload_serves_new_headers(events_file):
         "Accept-Encoding": "gzip", "If-None-Match": second.headers["ETag"]}).status_code == 304
 
 
-def test_headers_are_computed_on_first_request_only(app, client):
+def test_a_request_never_compresses_a_published_resource(app, client, monkeypatch):
+    """The live site's gzip bodies are made when a version is built, not per request: a feed
+    polled by every subscriber costs a look-up, never a compression."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("compressed during a request")
+
+    monkeypatch.setattr(gzip, "compress", refuse)
     site = app.extensions["icalpub"].snapshot.site
-    assert all(r.http_answers is None for r in site.resources.values())
-    client.get(FEED)
-    client.get(FEED, headers={"If-None-Match": '"x"'})
-    answered = [path for path, r in site.resources.items() if r.http_answers is not None]
-    assert answered == ["feeds/all.ics"]
-    assert site.resources["feeds/all.ics"].http_answers._gzip is None  # nobody asked for gzip
+    for path in ("feeds/all.ics", "feeds/all.json", "index.html", "events/winter-webinar/index.html"):
+        answer = client.get(url_of(path)[0], headers={"Accept-Encoding": "gzip"})
+        assert answer.headers["Content-Encoding"] == "gzip", path
+        assert gzip.decompress(answer.data) == site.get(path).body, path
 
 
 # --- parity: the fast path answers exactly as the Flask routes -----------------------------
@@ -230,7 +245,7 @@ def test_fast_path_parity_for_every_resource(events_file, fixture):
 
 def test_fast_path_parity_for_a_built_tree(events_file, tmp_path):
     events = events_file("rich.yaml")
-    result = publish(load_events(events), tmp_path / "state.json", now=FakeClock()())
+    result = published(events, tmp_path / "state.json")
     export(result.site, result.modified, tmp_path / "public")
     app = create_app({"TESTING": True, "STATIC_DIR": str(tmp_path / "public")})
     assert_parity(app, [url for path in sorted(result.site.resources) for url in url_of(path)])
@@ -259,62 +274,66 @@ def test_odd_urls_answer_as_through_flask(events_file, method):
         assert sorted(without_date(got)) == sorted(without_date(expected)) or method == "OPTIONS", url
 
 
-def test_fast_path_can_be_turned_off(events_file):
-    app = create_app({"TESTING": True, "EVENTS_PATH": str(events_file()), "FAST_PATH": False})
-    assert not hasattr(app.wsgi_app, "resolve")
-    assert app.test_client().get(FEED).status_code == 200
+@pytest.mark.parametrize("fast", [True, False])
+def test_fast_path_can_be_turned_off(events_file, fast):
+    """``FAST_PATH: False`` sends every request through Flask (its hooks run), and the
+    answers are the same."""
+    app = create_app({"TESTING": True, "EVENTS_PATH": str(events_file()), "FAST_PATH": fast})
+    through_flask = []
+    app.before_request(lambda: through_flask.append(1))
+    answer = app.test_client().get(FEED)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/calendar")
+    assert isinstance(app.wsgi_app, ResourceMiddleware) is fast
+    assert len(through_flask) == (0 if fast else 1)
 
 
 # --- serve --static: resources are read once and keep the manifest's ETag ------------------
 
 def test_static_snapshot_reads_each_file_once_with_the_manifest_etag(events_file, tmp_path):
+    """A built tree's file is read on its first request and kept with the manifest's ETag:
+    a file changed behind the manifest's back is not served until a new build (manifest)."""
     events = events_file()
-    result = publish(load_events(events), tmp_path / "state.json", now=FakeClock()())
+    result = published(events, tmp_path / "state.json")
     export(result.site, result.modified, tmp_path / "public")
-    app = create_app({"TESTING": True, "STATIC_DIR": str(tmp_path / "public")})
-    snapshot = app.extensions["icalpub"].snapshot
-    first = snapshot.get("feeds/all.ics")
-    assert snapshot.get("feeds/all.ics") is first
-    assert first.etag == result.site.resources["feeds/all.ics"].etag
+    client = create_app({"TESTING": True, "STATIC_DIR": str(tmp_path / "public")}).test_client()
+    first = client.get(FEED)
+    assert first.headers["ETag"] == f'"{result.site.resources["feeds/all.ics"].etag}"'
     (tmp_path / "public/feeds/all.ics").write_bytes(b"changed behind the manifest's back")
-    assert app.test_client().get(FEED).data == result.site.resources["feeds/all.ics"].body
+    again = client.get(FEED)
+    assert again.data == first.data == result.site.resources["feeds/all.ics"].body
+    assert again.headers["ETag"] == first.headers["ETag"]
 
 
 def test_static_snapshot_sends_the_built_gz_files_and_never_a_stale_one(
         tmp_path, events_file, monkeypatch):
     """``serve --static`` answers gzip with the build's ``.gz`` file (what nginx's gzip_static
-    sends), compressing nothing; a ``.gz`` that is not of the file's bytes is not sent."""
-    import gzip
-
-    from icalpub import compress
-
+    sends), compressing nothing; a ``.gz`` that is not of the file's bytes is not sent: the
+    file goes uncompressed."""
     events = events_file()
-    result = publish(load_events(events), tmp_path / "state.json", now=FakeClock()())
+    result = published(events, tmp_path / "state.json")
     export(result.site, result.modified, tmp_path / "public")
     stale = tmp_path / "public/feeds/topics/circular.ics.gz"
-    stale.write_bytes(compress.gzip_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"))  # our header
+    stale.write_bytes(gzip_body(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"))  # our header
     client = create_app({"TESTING": True, "STATIC_DIR": str(tmp_path / "public")}).test_client()
-    real = gzip.compress
 
     def refuse(*args, **kwargs):
         raise AssertionError("compressed during a request")
 
-    monkeypatch.setattr(compress, "deflate_segment", refuse)
     monkeypatch.setattr(gzip, "compress", refuse)
     for name in ("feeds/all.ics", "feeds/all.json", "index.html", "events/winter-webinar.ics"):
         answer = client.get(f"/{name.removesuffix('index.html')}", headers={"Accept-Encoding": "gzip"})
         assert answer.headers["Content-Encoding"] == "gzip", name
         assert answer.data == (tmp_path / "public" / f"{name}.gz").read_bytes(), name
-    monkeypatch.setattr(gzip, "compress", real)
     answer = client.get("/feeds/topics/circular.ics", headers={"Accept-Encoding": "gzip"})
-    assert gzip.decompress(answer.data) == (tmp_path / "public/feeds/topics/circular.ics").read_bytes()
+    assert "Content-Encoding" not in answer.headers  # sent as it is, still not compressed
+    assert answer.data == (tmp_path / "public/feeds/topics/circular.ics").read_bytes()
 
 
 def test_static_snapshot_does_not_trust_a_malformed_manifest_etag(tmp_path, events_file):
     import json
 
     events = events_file()
-    result = publish(load_events(events), tmp_path / "state.json", now=FakeClock()())
+    result = published(events, tmp_path / "state.json")
     export(result.site, result.modified, tmp_path / "public")
     manifest = tmp_path / "public/manifest.json"
     document = json.loads(manifest.read_text())
@@ -326,13 +345,35 @@ def test_static_snapshot_does_not_trust_a_malformed_manifest_etag(tmp_path, even
     assert "Injected" not in response.headers
 
 
-def test_query_responses_are_memoised_by_raw_query_string(app, client):
-    raw = app.extensions["icalpub.raw_queries"]
+def test_equal_searches_get_the_same_answer_and_errors_are_not_kept(app, client):
     first = client.get(FEED + "?q=winter")
-    assert len(raw) == 1
-    again = client.get(FEED + "?q=winter")
-    assert len(raw) == 1 and again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    again = client.get(FEED + "?q=winter&x=1")  # an unknown parameter changes nothing
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
     assert client.get(FEED + "?x=1").data == client.get(FEED).data  # no filter: the feed itself
-    assert client.get(FEED + "?from=2021-02-30").status_code == 400  # errors are not memoised
-    assert len(raw) == 2
-    assert client.get(FEED + "?from=2021-02-30").status_code == 400
+    for _ in range(2):
+        assert client.get(FEED + "?from=2021-02-30").status_code == 400
+    assert len(app.extensions["icalpub.searches"]) == 1  # the one search that succeeded
+
+
+def test_kept_search_answers_stay_within_the_configured_bytes(events_file):
+    """``QUERY_CACHE_BYTES`` bounds what search responses hold (identity and gzip bodies):
+    many different searches never grow the server beyond it, and an answer larger than the
+    bound is still served, just not kept."""
+    budget = 40_000
+    app = create_app({"TESTING": True, "EVENTS_PATH": str(events_file("rich.yaml")),
+                      "RELOAD_INTERVAL": 0, "QUERY_CACHE_BYTES": budget})
+    client, searches = app.test_client(), app.extensions["icalpub.searches"]
+    sizes = []
+    for word in ("webinar", "circulaire", "forum", "school", "call", "long", "procurement",
+                 "brussels", "online", "york"):
+        for url in (f"/?q={word}", f"{FEED}?q={word}", f"/feeds/all.json?q={word}"):
+            answer = client.get(url)
+            assert answer.status_code == 200, url
+            sizes.append(len(answer.data))
+            assert searches.size <= budget
+    assert sum(sizes) > 2 * budget and len(searches) > 0  # evictions did happen
+    tiny = create_app({"TESTING": True, "EVENTS_PATH": str(events_file("rich.yaml")),
+                       "RELOAD_INTERVAL": 0, "QUERY_CACHE_BYTES": 10})
+    answer = tiny.test_client().get("/?q=webinar")
+    assert answer.status_code == 200 and b"Search results" in answer.data
+    assert len(tiny.extensions["icalpub.searches"]) == 0

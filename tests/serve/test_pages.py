@@ -11,11 +11,13 @@ HTML = "text/html; charset=utf-8"
 
 @pytest.mark.parametrize("path", ["/", "/events/markdown-webinar", "/events/markdown-webinar/",
                                   "/topics/procurement", "/topics/procurement/",
-                                  "/organisers/acme", "/organisers/river/"])
+                                  "/organisers/acme", "/organisers/river/", "/calendars",
+                                  "/archive", "/archive/2021-01", "/?q=webinar"])
 def test_pages_are_served_with_security_headers(rich_client, path):
     response = rich_client.get(path)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == HTML
+    assert response.headers["Cache-Control"] == "public, max-age=300"  # feeds: refresh
     csp = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src 'self'" in csp
     assert "unsafe-inline" not in csp and "http" not in csp  # no inline script, no other origin
@@ -50,19 +52,28 @@ def test_unknown_pages_are_404(rich_client, path):
     assert response.headers["Content-Type"].startswith("text/plain")
 
 
+@pytest.mark.parametrize("path", ["/events/nope", "/page/2", "/topics/nope", "/?q=webinar&page=9"])
+def test_unknown_pages_are_the_sites_404_page_for_a_browser(rich_client, path):
+    response = rich_client.get(path, headers={"Accept": "text/html,*/*;q=0.8"})
+    assert response.status_code == 404 and response.headers["Content-Type"] == HTML
+    assert "Content-Security-Policy" in response.headers
+    assert "Page not found" in text(response.data)
+    assert response.data == rich_client.get("/404.html").data
+
+
 def test_search_page(rich_client):
     response = rich_client.get("/?q=ECONOMIE")
     assert response.status_code == 200 and response.headers["Content-Type"] == HTML
     assert "Content-Security-Policy" in response.headers
     html = response.data.decode()
-    assert "Events (1 – 1 from 1)" in text(html)
+    assert "Events matching “ECONOMIE”: 1–1 of 1" in text(html)
     assert 'id="event-economie-circulaire"' in html and 'id="event-markdown-webinar"' not in html
     assert 'value="ECONOMIE"' in html  # the search box keeps the query
 
 
 def test_filtered_page_shows_the_filtered_feeds_buttons(rich_client):
     html = rich_client.get("/?q=procurement&topic=circular-economy").data.decode()
-    assert "Events (1 – 1 from 1)" in text(html)
+    assert "Events matching “procurement” · Circular economy: 1–1 of 1" in text(html)
     feed = "events.example.org/calendar/feeds/all.ics?q=procurement&topic=circular-economy"
     found = buttons(html)
     assert f"webcal://{feed}" in found["webcal"]
@@ -125,6 +136,8 @@ def test_empty_query_is_the_plain_resource(rich_client):
     ("topic=nope", "topic='nope' is unknown"),
     ("organiser=nope", "organiser='nope' is unknown"),
     ("from=2021-02-30", "from='2021-02-30' is not a date"),
+    ("from=2021-03-02&to=2021-03-01", "from=2021-03-02 is after to=2021-03-01"),
+    ("q=x&page=two", "page='two' is not a page number"),
 ])
 def test_bad_query_is_400_with_a_message(rich_client, query, message):
     for path in ("/", "/feeds/all.ics", "/feeds/all.json"):
@@ -133,13 +146,25 @@ def test_bad_query_is_400_with_a_message(rich_client, query, message):
         assert message in response.data.decode()
 
 
-def test_query_results_are_cached_per_site(rich_client):
-    cache = rich_client.application.extensions["icalpub.queries"]
-    before = len(cache)
-    rich_client.get("/?q=minerals")
-    rich_client.get("/?q=%20minerals%20")  # same normalised query
+def test_a_search_is_computed_once_per_normalised_query(rich_client, monkeypatch):
+    """Searches are kept per site by their parsed query: the same search spelled
+    differently is not computed again, and gives the same bytes."""
+    from icalpub.site import Site
+
+    computed = []
+    real = Site.search
+
+    def counting(self, path, query, *args):
+        computed.append(path)
+        return real(self, path, query, *args)
+
+    monkeypatch.setattr(Site, "search", counting)
+    first = rich_client.get("/?q=minerals")
+    again = rich_client.get("/?q=%20minerals%20")  # same normalised query
     rich_client.get("/feeds/all.ics?q=minerals")
-    assert len(cache) == before + 2
+    rich_client.get("/?q=minerals")
+    assert computed == ["index.html", "feeds/all.ics"]
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
 
 
 def test_search_follows_a_reload(events_file):
