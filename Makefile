@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test check build clean
+.PHONY: serve test check build feeds schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ check: $(STAMP)
 ## write the static tree (web root) to public/
 build: $(STAMP)
 	$(BIN)/icalpub build --events events.yaml --out public
+
+## keep the calendars of events.yaml in feeds/ (committed, so a git host serves them as
+## subscription URLs); like every build it updates events.state.json: commit both
+feeds: $(STAMP)
+	$(BIN)/icalpub build --events events.yaml --out public --ics-out feeds
+
+## events.schema.json, the JSON Schema editors read (events.yaml names it on its first line)
+schema: $(STAMP)
+	$(BIN)/icalpub schema --out events.schema.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

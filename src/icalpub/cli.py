@@ -110,8 +110,12 @@ def check(path: str, state_path: str | None) -> None:
               help="Publish a version of the events file that drops more than 10% of its "
                    "events (at least 3) at once; without it the build refuses, since a "
                    "half-saved file would cancel them in every calendar.")
+@click.option("--ics-out", "ics_out", default=None, type=click.Path(file_okay=False),
+              help="Also keep the calendars, and only them, in this folder (e.g. feeds/ of a "
+                   "repository): all.ics, topics/<slug>.ics, organisers/<slug>.ics, "
+                   "events/<id>.ics; other .ics files there are deleted.")
 def build(events_path: str, out: str, state_path: str | None, jobs: int | None,
-          as_of: datetime | None, allow_mass_removal: bool) -> None:
+          as_of: datetime | None, allow_mass_removal: bool, ics_out: str | None) -> None:
     """Write every feed, invite and index as static files, atomically, updating the state.
     The state file is saved only once the new tree is in place; a build that fails leaves
     both as they were."""
@@ -156,6 +160,15 @@ def build(events_path: str, out: str, state_path: str | None, jobs: int | None,
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{out}/: {_count(len(report.written), 'file')} written, "
                f"{len(report.unchanged)} unchanged, {len(report.removed)} removed")
+    if ics_out is not None:
+        from .build.icsdir import write_calendars
+        try:
+            copied = write_calendars(result.site, ics_out)
+        except ExportError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        click.echo(f"{ics_out}/: {_count(len(copied.written), 'calendar')} written, "
+                   f"{len(copied.unchanged)} unchanged, {len(copied.removed)} removed")
 
 
 def _count(n: int, word: str) -> str:
@@ -200,6 +213,23 @@ def listening_url(host: str, port: int) -> str:
         except OSError:
             host = "127.0.0.1"
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@main.command()
+@click.option("--out", "out", default=None, type=click.Path(dir_okay=False),
+              help="Write the schema to this file (events.schema.json) instead of printing it.")
+def schema(out: str | None) -> None:
+    """Print the JSON Schema (draft 2020-12) of events.yaml, for editors: generated from the
+    loader's own keys, so an editor knows what `icalpub check` knows about each key."""
+    from .load.jsonschema import render
+
+    text = render()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    with open(out, "w", encoding="utf-8", newline="\n") as file:
+        file.write(text)
+    click.echo(f"{out}: written", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
