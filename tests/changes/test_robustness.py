@@ -72,8 +72,8 @@ DAMAGED = {
                          "is not an IANA time zone"),
     "last_modified of year 9999": (
         lambda d: d["events"]["winter-webinar"].update(last_modified="9999-12-31T23:59:59Z"),
-        "events.winter-webinar.last_modified: '9999-12-31T23:59:59Z' is not between 1970 and "
-        "2200"),
+        ("events.winter-webinar.last_modified: '9999-12-31T23:59:59Z' is not between 1970 "
+         "and 2200")),
     "huge sequence": (lambda d: d["events"]["winter-webinar"].update(sequence=2**63),
                       "events.winter-webinar.sequence: 9223372036854775808 is more than"),
     "title not text": (lambda d: last_event(d).update(title=["a", "list"]),
