@@ -301,3 +301,32 @@ def test_a_save_by_another_process_meanwhile_makes_stage_run_again(events, clock
     # the second decision saw the other process's cancellation and kept it
     assert record["removed"] is True and record["sequence"] == 1
     assert result.changes == ()
+
+
+@pytest.mark.parametrize("command", ["check", "build", "serve"])
+@pytest.mark.parametrize("where", ["a folder", "in a missing folder", "damaged"])
+def test_an_unusable_state_file_is_a_message_for_every_command(events, clock, tmp_path,
+                                                              command, where):
+    if where == "a folder":
+        state = tmp_path / "state-folder"
+        state.mkdir()
+    elif where == "in a missing folder":
+        state = tmp_path / "missing" / "events.state.json"
+    else:
+        state = state_path_for(events)
+        run(events, clock)
+        doctor(events, DAMAGED["bad timezone"][0])
+        remove_event(events, "winter-webinar")
+    args = {"check": [str(events)],
+            "build": ["--events", str(events), "--out", str(tmp_path / "public")],
+            "serve": ["--events", str(events), "--port", "1"]}[command]
+    result = CliRunner().invoke(main, [command, *args, "--state", str(state)])
+    if command == "check" and where == "in a missing folder":
+        assert result.exit_code == 0, result.output  # nothing to read: a first run
+        return
+    if where == "a folder":  # click's own check of the option: a usage error
+        assert result.exit_code == 2 and "is a directory" in result.output
+        return
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    assert str(state) in result.stderr and "Nothing was published" in result.stderr

@@ -309,8 +309,9 @@ class StateStore:
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             if exc.errno not in (errno.EACCES, errno.EROFS, errno.EPERM):
-                raise StateFileError(f"{self.lock_path}: cannot open the lock file: "
-                                     f"{exc.strerror}") from None
+                raise StateFileError(f"{self.path}: cannot open its lock file {self.lock_path}: "
+                                     f"{exc.strerror}; check that {self.path.parent}/ exists "
+                                     "and this user may write there (option --state)") from None
             fd = None
         try:
             if fd is not None:
