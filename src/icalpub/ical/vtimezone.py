@@ -11,6 +11,13 @@ calendar needs.
 Coverage starts one year before the first event: Thunderbird's ical.js (and
 others) fall back to UTC for wall times before the first onset (DTSTART), which
 would shift early events by the zone offset.
+
+An open-ended series is expanded by clients for as long as they show it, so its
+VTIMEZONE must be right forever: it describes every change the tz database lists
+one by one (Asia/Gaza's to 2086, Africa/Casablanca's Ramadan changes to 2087),
+then ends on the zone's final state, taken from the POSIX TZ footer of its TZif
+file: two open-ended yearly rules when the footer has daylight saving time, else
+the last observance alone, whose offset then holds forever.
 """
 
 from __future__ import annotations
@@ -18,16 +25,20 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
-__all__ = ["build_vtimezone"]
+from ..load.recurrence import tzdb_tail
 
-#: Without a last event we describe the zone up to this year; the final rule
-#: is left open-ended (no UNTIL), as it also is in zoneinfo's POSIX TZ footer.
+__all__ = ["build_vtimezone", "open_end_year"]
+
+#: Open-ended spans of a zone whose TZif file cannot be read, or whose footer this module
+#: cannot turn into RRULEs (none in today's tz database), are described up to this year,
+#: the final runs left open-ended.
 OPEN_END_YEAR = 2037
 #: UTC zone names: callers write such times with a ``Z`` and no VTIMEZONE.
 _UTC_KEYS = frozenset(
@@ -155,6 +166,135 @@ def _until(tail: _Transition) -> dt.datetime:
     return max(tail.utc, tail.local.replace(tzinfo=dt.UTC))
 
 
+def open_end_year(key: str, first_year: int) -> int:
+    """The last year an open-ended VTIMEZONE of ``key`` describes change by change: the year
+    after the last change the tz database lists explicitly (later ones follow the footer's
+    yearly rule, or there are none), and at least the year after ``first_year``."""
+    last, _footer = tzdb_tail(key)
+    return max(first_year + 1, (last.year if last else first_year) + 1)
+
+
+_POSIX_NAME = r"(?:[A-Za-z]{3,}|<[+\-0-9A-Za-z]+>)"
+_POSIX_OFFSET = r"[+-]?\d{1,3}(?::\d{1,2}){0,2}"
+_POSIX_RULE = r"M(\d{1,2})\.(\d)\.(\d)(?:/(" + _POSIX_OFFSET + r"))?"
+_POSIX_TZ = re.compile(rf"({_POSIX_NAME})({_POSIX_OFFSET})(?:({_POSIX_NAME})({_POSIX_OFFSET})?"
+                       rf",{_POSIX_RULE},{_POSIX_RULE})?")
+_POSIX_WEEKDAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")  # POSIX d: 0 is Sunday
+
+
+def _posix_seconds(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    parts = [int(p) for p in text.lstrip("+-").split(":")] + [0, 0]
+    return sign * (parts[0] * 3600 + parts[1] * 60 + parts[2])
+
+
+@dataclass(frozen=True)
+class _Yearly:
+    """One change of a footer's yearly rule: the ``week``-th (5: last) weekday ``weekday``
+    (POSIX: 0 is Sunday) of ``month``, at ``seconds`` after its midnight (RFC 8536 allows
+    -167 to 167 hours), wall time before the change."""
+
+    month: int
+    week: int
+    weekday: int
+    seconds: int
+    offset_from: dt.timedelta
+    offset_to: dt.timedelta
+    is_dst: bool
+    tzname: str
+
+    def onset(self, year: int) -> _Transition:
+        if self.week == 5:
+            day = calendar.monthrange(year, self.month)[1]
+            while (dt.date(year, self.month, day).weekday() + 1) % 7 != self.weekday:
+                day -= 1
+        else:
+            day = 1
+            while (dt.date(year, self.month, day).weekday() + 1) % 7 != self.weekday:
+                day += 1
+            day += 7 * (self.week - 1)
+        local = dt.datetime(year, self.month, day) + dt.timedelta(seconds=self.seconds)
+        utc = (local - self.offset_from).replace(tzinfo=dt.UTC)
+        return _Transition(utc, self.offset_from, self.offset_to, self.is_dst, self.tzname)
+
+    def rrules(self) -> list[vRecur] | None:
+        """RRULEs giving exactly these onsets (their DTSTART's wall time is the time of
+        day), or None where a change can fall in two months of which one is February."""
+        shift, _time = divmod(self.seconds, 86400)
+        weekday = _POSIX_WEEKDAYS[(self.weekday + shift) % 7]
+        if shift == 0:
+            nth = -1 if self.week == 5 else self.week
+            return [vRecur(FREQ="YEARLY", BYMONTH=self.month, BYDAY=f"{nth}{weekday}")]
+        # The change is `shift` days after the nth weekday: a weekday within a 7-day window,
+        # which may reach into the month before or after (Africa/Cairo: the Friday after the
+        # last Thursday of October is 1 November in some years).
+        if self.week == 5:  # days counted from the end of the month: -1 is the last
+            days = range(-7 + shift, shift)
+            inside = [d for d in days if d < 0]
+            spill = [d for d in days if d >= 0]  # 0 is the next month's first day
+            parts = [(self.month, inside)] if inside else []
+            if spill:
+                parts.append((self.month % 12 + 1, [d + 1 for d in spill]))
+        else:
+            days = range(7 * self.week - 6 + shift, 7 * self.week + 1 + shift)
+            inside = [d for d in days if d >= 1]
+            spill = [d for d in days if d < 1]  # 0 is the previous month's last day
+            parts = [(self.month, inside)] if inside else []
+            if spill:
+                parts.insert(0, ((self.month - 2) % 12 + 1, [d - 1 for d in spill]))
+        rules = []
+        for month, monthdays in parts:
+            if max(monthdays) > 28 and month == 2 or max(monthdays) > 30 and month in (4, 6, 9, 11):
+                return None
+            rules.append(vRecur(FREQ="YEARLY", BYMONTH=month, BYDAY=weekday,
+                                BYMONTHDAY=monthdays))
+        return rules
+
+
+def _footer_rules(footer: str) -> tuple[_Yearly, _Yearly] | None:
+    """The two yearly changes of a POSIX TZ footer with daylight saving time (``M`` rules),
+    or None (a fixed offset, or a form not handled here)."""
+    found = _POSIX_TZ.fullmatch(footer)
+    if not found or found[3] is None:
+        return None
+    std_name, std, dst_name, dst = found[1], found[2], found[3], found[4]
+    std_offset = dt.timedelta(seconds=-_posix_seconds(std))  # POSIX counts west of UTC
+    dst_offset = dt.timedelta(seconds=-_posix_seconds(dst)) if dst else \
+        std_offset + dt.timedelta(hours=1)
+    names = (std_name.strip("<>"), dst_name.strip("<>"))
+
+    def change(at: int, to_dst: bool) -> _Yearly:
+        month, week, weekday, when = (found.group(at + i) for i in range(4))
+        return _Yearly(int(month), int(week), int(weekday),
+                       _posix_seconds(when) if when else 7200,
+                       std_offset if to_dst else dst_offset, dst_offset if to_dst else std_offset,
+                       to_dst, names[1] if to_dst else names[0])
+
+    return change(5, True), change(9, False)
+
+
+def _footer_tail(transitions: tuple[_Transition, ...], rules: tuple[_Yearly, _Yearly],
+                 end_year: int) -> int | None:
+    """Index of the first transition from which every scanned change is the footer's (and
+    every change of the footer is scanned), or None when the scan ends otherwise."""
+    if not transitions:
+        return None
+    first_year = transitions[0].utc.year
+    expected = sorted(rule.onset(year) for rule in rules
+                      for year in range(first_year - 1, end_year + 2))
+    scanned_end = dt.datetime(end_year + 1, 1, 1, tzinfo=dt.UTC)
+    index = len(transitions)
+    footer = set(expected)
+    while index and transitions[index - 1] in footer:
+        index -= 1
+    if index == len(transitions):
+        return None
+    tail = list(transitions[index:])
+    if tail != [t for t in expected if tail[0].utc <= t.utc < scanned_end]:
+        return None
+    return index
+
+
 def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
     """Build an RFC 5545 §3.6.5 VTIMEZONE for IANA zone ``key``.
 
@@ -178,14 +318,25 @@ def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
     if last is not None and last < first:
         raise ValueError(f"last ({last}) is before first ({first})")
     start_year = first.year - 1
-    end_year = max(OPEN_END_YEAR, first.year + 1) if last is None else last.year + 1
+    footer = None
+    if last is not None:
+        end_year = last.year + 1
+    else:
+        end_year = open_end_year(key, first.year)
+        footer = _footer_rules(tzdb_tail(key)[1])
+        if footer is not None and not all(rule.rrules() for rule in footer):
+            footer = None
+        if footer is None and not _fixed_footer(key):  # no usable footer: runs left open
+            end_year = max(end_year, OPEN_END_YEAR)
     initial, transitions = _scan(key, start_year, end_year)
+    tail = None if footer is None else _footer_tail(transitions, footer, end_year)
+    closed = last is None and (tail is not None or _fixed_footer(key))
 
     vtimezone = Timezone()
     vtimezone.add("TZID", key)
     vtimezone.add("X-LIC-LOCATION", key)
-    runs = _group(transitions)
-    if not runs or runs[0].transitions[0].local >= dt.datetime.combine(first, dt.time()):
+    runs = _group(transitions if tail is None else transitions[:tail])
+    if not transitions or transitions[0].local >= dt.datetime.combine(first, dt.time()):
         # No onset before the first event: describe the state at the scan start.
         offset, dst, tzname = initial
         start = dt.datetime(start_year, 1, 1, tzinfo=dt.UTC) - offset
@@ -193,13 +344,54 @@ def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
             _observance(_Transition(start, offset, offset, bool(dst), tzname))
         )
     for run in runs:
-        head, tail = run.transitions[0], run.transitions[-1]
+        head, tail_transition = run.transitions[0], run.transitions[-1]
         rrule = None
         if len(run.transitions) > 1:
             nth = -1 if -1 in run.nths else min(run.nths)
             rrule = vRecur(FREQ="YEARLY", BYMONTH=head.local.month,
                            BYDAY=f"{nth}{_WEEKDAYS[head.local.weekday()]}")
-            if tail.local.year < end_year:
-                rrule["UNTIL"] = _until(tail)
+            if closed or tail_transition.local.year < end_year:
+                rrule["UNTIL"] = _until(tail_transition)
         vtimezone.add_component(_observance(head, rrule))
+    if tail is not None and footer is not None:
+        # The zone's final state: the footer's yearly changes, open-ended, each from its
+        # first onset in the scan (or, for a part of a rule that the scan did not meet, the
+        # first onset of that part after it).
+        observances = []
+        for rule in footer:
+            for rrule in rule.rrules() or ():
+                onsets = [t for t in transitions[tail:] if _fits(t, rule, rrule)]
+                year = transitions[tail].utc.year
+                while not onsets:  # a part that the scanned years did not use
+                    year += 1
+                    candidate = rule.onset(year)
+                    onsets = [candidate] if _fits(candidate, rule, rrule) else []
+                observances.append(_observance(onsets[0], rrule))
+        for observance in sorted(observances, key=lambda o: o.DTSTART):
+            vtimezone.add_component(observance)
     return vtimezone
+
+
+def _fits(transition: _Transition, rule: _Yearly, rrule: vRecur) -> bool:
+    """Whether ``transition`` is an onset of ``rule`` that ``rrule`` (one of its parts) makes."""
+    if transition != rule.onset(transition.local.year) and \
+            transition != rule.onset(transition.local.year + 1) and \
+            transition != rule.onset(transition.local.year - 1):
+        return False
+    local = transition.local
+    days = rrule.get("BYMONTHDAY")
+    months = rrule["BYMONTH"]
+    if local.month != (months[0] if isinstance(months, list) else months):
+        return False
+    if days is None:
+        return True
+    length = calendar.monthrange(local.year, local.month)[1]
+    return local.day in days or local.day - length - 1 in days
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_footer(key: str) -> bool:
+    """Whether the zone ends on a fixed offset (its footer has no DST): then every run of
+    changes ends, and the last observance's offset holds forever."""
+    found = _POSIX_TZ.fullmatch(tzdb_tail(key)[1])
+    return found is not None and found[3] is None

@@ -7,8 +7,11 @@ the rule parts that dateutil would let through.
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import date, datetime, time
+import struct
+import zoneinfo
+from datetime import date, datetime, time, timezone
 from bisect import bisect_left
 from functools import lru_cache
 from itertools import islice
@@ -272,3 +275,53 @@ def last_occurrence(rule: _rrule.rrule) -> datetime | None:
             raise Invalid(f"the rule has more than {MAX_OCCURRENCES:,} occurrences; publish a "
                           "shorter series (an earlier UNTIL or a lower frequency)")
     return last
+
+
+@lru_cache(maxsize=None)
+def tzdb_tail(zone: str) -> tuple[datetime | None, str]:
+    """The last change of ``zone`` that the tz database lists explicitly (UTC; None if it lists
+    none) and the zone's POSIX TZ footer, which gives every later change (RFC 8536 §3.2-3.3).
+
+    Read from the TZif file ``zoneinfo`` reads: the first one on ``zoneinfo.TZPATH``, else the
+    ``tzdata`` package's. Asia/Gaza's changes are listed one by one up to 2086 and
+    Africa/Casablanca's (Ramadan) up to 2087, both beyond any yearly rule; zones that follow a
+    yearly rule list nothing after it began (a "fat" TZif file lists them to 2037).
+    """
+    data = _tzif_bytes(zone)
+    if data is None or data[:4] != b"TZif":
+        return None, ""
+
+    def block(offset: int, time_size: int) -> tuple[int, int, int]:
+        """(offset of the transition times, their count, offset after the data block)."""
+        isut, isstd, leap, count, types, chars = struct.unpack(">6l", data[offset + 20:offset + 44])
+        start = offset + 44
+        end = start + count * time_size + count + types * 6 + chars \
+            + leap * (time_size + 4) + isstd + isut
+        return start, count, end
+
+    start, count, end = block(0, 4)
+    if data[4:5] in (b"", b"\0"):  # version 1: 32-bit times, no footer
+        times = struct.unpack(f">{count}l", data[start:start + 4 * count])
+        footer = ""
+    else:
+        start, count, end = block(end, 8)
+        times = struct.unpack(f">{count}q", data[start:start + 8 * count])
+        footer = data[end:].strip(b"\n").split(b"\n")[0].decode("ascii", "replace")
+    if not times:
+        return None, footer
+    return datetime.fromtimestamp(times[-1], timezone.utc), footer
+
+
+def _tzif_bytes(zone: str) -> bytes | None:
+    """The TZif file of ``zone``, found as ``zoneinfo`` finds it."""
+    for folder in zoneinfo.TZPATH:
+        path = os.path.join(folder, zone)
+        if os.path.isfile(path):
+            with open(path, "rb") as tzif:
+                return tzif.read()
+    try:
+        from importlib import resources
+        *package, name = zone.split("/")
+        return resources.files(".".join(["tzdata.zoneinfo", *package])).joinpath(name).read_bytes()
+    except (ImportError, OSError, UnicodeEncodeError):
+        return None
