@@ -20,12 +20,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..core import model
 from ..core.model import Event, EventInputs, EventsData, Tracked, content_fields
 from ..load.recurrence import parse_rule
 from ..load.values import CONTROL, MAX_TEXT, SLUG, zone_exists
@@ -86,6 +88,8 @@ def _json(value: Any) -> Any:
         return [_json(item) for item in value]
     if isinstance(value, (date, datetime)):
         return value.isoformat()  # dates: 2021-01-19; aware times keep their offset
+    if dataclasses.is_dataclass(value):  # a value of the model (Online, Venue …): its content
+        return _json(content_fields(value))
     return value
 
 
@@ -97,6 +101,10 @@ def content_hash(fields: Mapping[str, Any]) -> str:
 
 
 _EVENT_TYPES = {f.name: str(f.type) for f in dataclasses.fields(Event)}
+#: The model's value types (``Online``, ``Venue`` …) by name: a snapshot holds each as an
+#: object of its content fields, restored by the type its field declares.
+_VALUE_TYPES = {name: cls for name, cls in vars(model).items()
+                if isinstance(cls, type) and dataclasses.is_dataclass(cls)}
 #: The fields a snapshot may hold (``content_fields``), and those it must hold.
 _CONTENT = {f.name for f in dataclasses.fields(Event) if f.metadata.get("content", True)}
 _REQUIRED = {f.name for f in dataclasses.fields(Event)
@@ -163,6 +171,22 @@ def _restored(event_id: str, last: Mapping[str, Any]) -> Event:
             return tuple(value(name, kind[6:-6], item) for item in raw)
         if raw is None and "None" in kind:
             return None
+        nested = _VALUE_TYPES.get(kind.removesuffix(" | None"))
+        if nested is not None:
+            if not isinstance(raw, dict):
+                raise BadRecord(event_id, f"{name}: expected an object, got {raw!r:.80}")
+            types = {f.name: str(f.type) for f in dataclasses.fields(nested)
+                     if f.metadata.get("content", True)}
+            unknown = sorted(set(raw) - set(types))
+            if unknown:
+                raise BadRecord(event_id, f"{name}: unknown field `{unknown[0]:.80}`")
+            return nested(**{key: value(f"{name}.{key}", types[key], item)
+                             for key, item in raw.items()})
+        if kind.removesuffix(" | None") == "float":
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) \
+                    or not math.isfinite(raw):
+                raise BadRecord(event_id, f"{name}: expected a number, got {raw!r:.80}")
+            return float(raw)
         if "date" in kind:
             if not isinstance(raw, str):
                 raise BadRecord(event_id, f"{name}: expected a date or time, got {raw!r:.80}")

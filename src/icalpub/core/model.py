@@ -78,6 +78,16 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class Online:
+    """How to join an event online: a link (CONFERENCE), what to call it, an access code.
+    ``load`` requires a link or a code; a code without a link is only text."""
+
+    url: str | None = None
+    label: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True)
 class Event:
     """One event. Times are resolved: ``start``/``end`` are aware datetimes in ``timezone``
     for timed events, or dates for all-day events, where ``end`` is *exclusive* (the day after
@@ -102,6 +112,7 @@ class Event:
     status: str = "confirmed"  # confirmed | tentative | cancelled
     recurrence: str | None = None  # a normalised RRULE value, e.g. ``FREQ=WEEKLY;COUNT=4``
     exclude: tuple[date | datetime, ...] = ()  # EXDATEs, same type and zone as ``start``
+    online: Online | None = None
     #: UTC; when the event was last changed, if the file says (DTSTAMP without a state file).
     updated: datetime | None = field(default=None, metadata=NOT_CONTENT)
     #: The last day any occurrence touches (inclusive); None when the recurrence never ends.

@@ -171,7 +171,10 @@ def json_ld(view: EventView, inputs: EventInputs) -> dict:
     eventStatus, eventAttendanceMode, organizer, url and description."""
     event = view.event
     mode = attendance_mode(event.location)
-    virtual = {"@type": "VirtualLocation", "url": event.registration_url or view.url}
+    join = event.online.url if event.online else None
+    if join and mode != "Online":  # a place and a link to join
+        mode = "Mixed"
+    virtual = {"@type": "VirtualLocation", "url": join or event.registration_url or view.url}
     place = {"@type": "Place", "name": event.location, "address": event.location}
     location: object = {"Online": virtual, "Offline": place, "Mixed": [place, virtual]}[mode]
     organizers = [

@@ -8,10 +8,10 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from icalendar import Event as VEvent
-from icalendar import vCalAddress, vRecur, vText
+from icalendar import vCalAddress, vRecur, vText, vUri
 
 from ..core import urls
-from ..core.model import CalendarInfo, Event, EventInputs, Tracked
+from ..core.model import CalendarInfo, Event, EventInputs, Online, Tracked
 from ..core.richtext import render_markdown
 from ..feeds.kinds import ORGANISER
 
@@ -54,12 +54,32 @@ def organizer(inputs: EventInputs) -> vCalAddress:
     return address
 
 
+def join_text(online: Online) -> str:
+    """The line every client shows: "Join Zoom meeting: <url> (access code 600862)"."""
+    if online.url is None:
+        return f"Access code: {online.code}"
+    label = f" {online.label}" if online.label else ""
+    code = f" (access code {online.code})" if online.code else ""
+    return f"Join{label}: {online.url}{code}"
+
+
+def join_html(online: Online) -> str:
+    if online.url is None:
+        return f"<p>Access code: {escape(online.code or '')}</p>"
+    label = f" {escape(online.label)}" if online.label else ""
+    code = f" (access code {escape(online.code)})" if online.code else ""
+    link = escape(online.url)
+    return f'<p>Join{label}: <a href="{link}">{link}</a>{code}</p>'
+
+
 def plain_description(inputs: EventInputs) -> str:
     """DESCRIPTION is plain text: the description, then agenda, organisers, registration and
     contact, so that a calendar showing only this field still tells the whole story."""
     event = inputs.event
     description = render_markdown(event.description).text  # Markdown -> clean text
     parts = [description] if description else []
+    if event.online:
+        parts.append(join_text(event.online))
     if event.agenda:
         parts.append("Agenda:\n" + "\n".join(f"• {line}" for line in event.agenda))
     if inputs.organisers:
@@ -76,6 +96,8 @@ def html_description(inputs: EventInputs) -> str:
     ``X-ALT-DESC;FMTTYPE=text/html`` (Outlook shows it instead of DESCRIPTION)."""
     event = inputs.event
     parts = [render_markdown(event.description).html] if event.description else []
+    if event.online:
+        parts.append(join_html(event.online))
     if event.agenda:
         items = "".join(f"<li>{escape(line)}</li>" for line in event.agenda)
         parts.append(f"<p><strong>Agenda</strong></p><ul>{items}</ul>")
@@ -127,4 +149,17 @@ def vevent(inputs: EventInputs, tracked: Tracked | None = None) -> VEvent:
         component.add("RRULE", vRecur.from_ical(event.recurrence))
     if event.exclude:
         component.add("EXDATE", list(event.exclude))
+    if event.online and event.online.url:
+        add_conference(component, event.online)
     return component
+
+
+def add_conference(component: VEvent, online: Online) -> None:
+    """RFC 7986 CONFERENCE (Apple Calendar, Thunderbird, Evolution show a join button; its
+    LABEL names the link and carries the access code) and Google's X-GOOGLE-CONFERENCE."""
+    label = " ".join(filter(None, [online.label, online.code and (
+        f"(access code {online.code})" if online.label else f"Access code {online.code}")]))
+    component.add("CONFERENCE", vUri(online.url),
+                  parameters={"VALUE": "URI", "FEATURE": "VIDEO",
+                              **({"LABEL": label} if label else {})})
+    component.add("X-GOOGLE-CONFERENCE", vUri(online.url))

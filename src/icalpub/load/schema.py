@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from ..core.model import CalendarInfo, Event, Organiser, Topic
+from ..core.model import CalendarInfo, Event, Online, Organiser, Topic
 from . import recurrence as rrules
 from . import values as v
 from .yamlfile import Invalid, Reader, is_null
@@ -31,6 +31,10 @@ class Field:
     required: bool = False
     many: bool = False  # a list of values; a single value is taken as a list of one
     doc: str = ""
+    #: A mapping with keys of its own (``venue: {name: …, lat: …}``), declared like a
+    #: section's: each key is read and reported at its own line. ``parse`` then receives the
+    #: parsed keys (:data:`Values`) and makes the value, raising Invalid for rules between them.
+    fields: dict[str, Field] | None = None
 
 
 CALENDAR = {
@@ -56,6 +60,22 @@ TOPIC = {
     "name": Field(v.text, required=True, doc="the topic's name; becomes a CATEGORIES value"),
     "description": Field(v.multiline_text, doc="what the topic covers"),
 }
+def _online(found: Values) -> Online:
+    values = {key: value for key, (value, _node) in found.items()}
+    if "label" in values and "url" not in values:
+        raise Invalid("`label` names the link: add `url`, or remove `label`",
+                      node=found["label"][1])
+    if "url" not in values and "code" not in values:
+        raise Invalid("give `url` (the link that joins the event) or `code` (an access code), "
+                      "or remove `online`")
+    return Online(**values)
+
+
+ONLINE = {
+    "url": Field(v.http_url, doc="the link that joins the event (CONFERENCE)"),
+    "label": Field(v.text, doc="what the link is, e.g. `Zoom meeting`"),
+    "code": Field(v.text, doc="an access code, passcode or meeting ID"),
+}
 EVENT = {
     "id": Field(v.slug, required=True, doc="stable slug; makes the UID — never change it"),
     "title": Field(v.text, required=True, doc="SUMMARY"),
@@ -67,6 +87,7 @@ EVENT = {
     "location": Field(v.text, doc="where it happens, e.g. `Online (Zoom)`"),
     "url": Field(v.http_url, doc="the event's page (default: its page on this site)"),
     "registration_url": Field(v.http_url, doc="where to register"),
+    "online": Field(_online, fields=ONLINE, doc="how to join online: `url`, `label`, `code`"),
     "description": Field(v.markdown_text, doc="multi-line text"),
     "agenda": Field(v.text, many=True, doc="list of programme lines"),
     "organisers": Field(v.slug, many=True, doc="organiser slugs, main organiser first"),
@@ -125,17 +146,33 @@ def read_fields(reader: Reader, node: yaml.Node, where: str, fields: dict[str, F
             nodes = [value_node] if isinstance(value_node, yaml.ScalarNode) else reader.sequence(value_node, path)
             if nodes is None:
                 continue
-            parsed = [reader.parse(n, f"{path}[{i}]", field.parse) for i, n in enumerate(nodes)]
+            parsed = [_read_value(reader, n, f"{path}[{i}]", field) for i, n in enumerate(nodes)]
             if all(p is not None for p in parsed):
                 found[key] = (tuple(parsed), value_node)
         else:
-            value = reader.parse(value_node, path, field.parse)
+            value = _read_value(reader, value_node, path, field)
             if value is not None:
                 found[key] = (value, value_node)
     for key, field in fields.items():
         if field.required and key not in items:
             reader.error(node, where, f"missing required key `{key}` ({field.doc})")
     return found
+
+
+def _read_value(reader: Reader, node: yaml.Node, path: str, field: Field) -> Any:
+    """One value of ``field``: a scalar through its parser, a mapping of ``fields`` key by
+    key (every problem reported), then made by its parser."""
+    if field.fields is None:
+        return reader.parse(node, path, field.parse)
+    before = reader.reported
+    found = read_fields(reader, node, path, field.fields)
+    if reader.reported > before:
+        return None
+    try:
+        return field.parse(found)
+    except Invalid as exc:
+        reader.error(exc.node or node, path, exc.lazy_message, kind=exc.kind)
+        return None
 
 
 def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: str | None) -> CalendarInfo | None:
@@ -270,6 +307,7 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
         location=_get(found, "location", ""),
         url=_get(found, "url", None),
         registration_url=_get(found, "registration_url", None),
+        online=_get(found, "online", None),
         description=_get(found, "description", ""),
         agenda=_get(found, "agenda", ()),
         organisers=_get(found, "organisers", ()),

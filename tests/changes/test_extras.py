@@ -1,0 +1,73 @@
+"""Issue 17's fields and the change hash: what an event says (its online link, venue,
+attachments, image, occurrence overrides) is content, bumps SEQUENCE when edited, and is
+kept in the state file so that a removed event is re-rendered with it; reminders are not
+content (the next build changes no SEQUENCE for them)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from icalpub.changes.state import State
+from icalpub.changes.tracking import BadRecord, content_hash, reconcile, restore, snapshot
+from icalpub.load import load_events
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "extras.yaml"
+NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_events(FIXTURE)
+
+
+def digest(data, event):
+    return content_hash(snapshot(data.inputs(event)))
+
+
+def test_every_event_restores_from_its_snapshot_as_json(data):
+    """The state file holds the snapshot as JSON: every event comes back equal (but
+    cancelled), nested values included."""
+    for event in data.events:
+        last = json.loads(json.dumps(snapshot(data.inputs(event))))
+        back = restore(event.id, last, data)
+        assert back == dataclasses.replace(event, status="cancelled"), event.id
+
+
+@pytest.mark.parametrize("field, value", [
+    ("online", None),
+])
+def test_an_edit_of_a_content_field_changes_the_hash(data, field, value):
+    event = next(e for e in data.events if getattr(e, field) is not None)
+    assert digest(data, dataclasses.replace(event, **{field: value})) != digest(data, event)
+
+
+def test_an_edit_inside_a_value_changes_the_hash(data):
+    event = next(e for e in data.events if e.online is not None and e.online.code)
+    edited = dataclasses.replace(event, online=dataclasses.replace(event.online, code="1"))
+    assert digest(data, edited) != digest(data, event)
+
+
+def test_a_bad_nested_record_is_a_bad_record(data):
+    event = next(e for e in data.events if e.online is not None)
+    last = json.loads(json.dumps(snapshot(data.inputs(event))))
+    last["event"]["online"] = {"url": "https://x.example", "colour": "red"}
+    with pytest.raises(BadRecord, match="online: unknown field `colour`"):
+        restore(event.id, last, data)
+    last["event"]["online"] = "https://x.example"
+    with pytest.raises(BadRecord, match="online: expected an object"):
+        restore(event.id, last, data)
+
+
+def test_a_removed_event_is_published_with_its_nested_values(data):
+    first = reconcile(State(), data, NOW)
+    fewer = dataclasses.replace(data, events=tuple(e for e in data.events
+                                                   if e.id != "zoom-webinar"))
+    outcome = reconcile(first.state, fewer, NOW)
+    (removed,) = [e for e in outcome.data.events if e.id == "zoom-webinar"]
+    assert removed.status == "cancelled"
+    assert removed.online == next(e for e in data.events if e.id == "zoom-webinar").online
