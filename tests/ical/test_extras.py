@@ -4,6 +4,9 @@ text lines every client shows (DESCRIPTION)."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import timedelta
+
 import icalendar
 import pytest
 import vobject
@@ -98,3 +101,50 @@ def test_parts_are_the_reference_calendar(data, site):
     """The invite assembled from parts is icalendar's own serialisation of the calendar."""
     for event in data.events:
         assert invite(site, event.id) == invite_calendar(data.inputs(event)).to_ical(), event.id
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+def alarms_in_three_parsers(body: bytes) -> dict[str, list[tuple[str, timedelta, str]]]:
+    """(action, trigger, description) of the first VEVENT's VALARMs, per parser."""
+    found = {"icalendar": [(str(a["ACTION"]), a.decoded("TRIGGER"), str(a["DESCRIPTION"]))
+                           for a in icalendar_event(body).walk("VALARM")],
+             "vobject": [(a.action.value, a.trigger.value, a.description.value)
+                         for a in vobject_event(body).contents.get("valarm", [])],
+             "ical": [(a.action, a.trigger, a.description) for a in ical_event(body).alarm]}
+    return found
+
+
+@pytest.mark.parametrize("event_id, triggers", [
+    ("zoom-webinar", [timedelta(minutes=-15)]),  # the calendar's
+    ("code-only", [timedelta(days=-1), timedelta(0), timedelta(hours=-1)]),  # its own, in order
+    ("hybrid-talk", []),  # `reminders: []`: none
+])
+def test_invites_carry_the_reminders_as_display_alarms(site, event_id, triggers):
+    title = next(e.title for e in site.data.events if e.id == event_id)
+    for parser, alarms in alarms_in_three_parsers(invite(site, event_id)).items():
+        assert alarms == [("DISPLAY", t, title) for t in triggers], parser
+
+
+def test_feeds_carry_no_alarms_unless_the_calendar_opts_in(data, site):
+    assert b"VALARM" not in site.get("feeds/all.ics").body
+    assert b"VALARM" not in site.get("feeds/all.json").body
+    opted = dataclasses.replace(data, calendar=dataclasses.replace(
+        data.calendar, reminders_in_feeds=True))
+    feed = build_site(opted).get("feeds/all.ics").body
+    parsed = {str(e["UID"]): [a.decoded("TRIGGER") for a in e.walk("VALARM")]
+              for e in icalendar.Calendar.from_ical(feed).walk("VEVENT")}
+    assert parsed["code-only@events.example.org"] == [timedelta(days=-1), timedelta(0),
+                                                      timedelta(hours=-1)]
+    assert parsed["hybrid-talk@events.example.org"] == []
+    assert b'"valarm"' in build_site(opted).get("feeds/all.json").body
+    # the invites are the same bytes either way
+    for event in data.events:
+        assert build_site(opted).get(f"events/{event.id}.ics").body == invite(site, event.id)
+
+
+def test_a_cancelled_event_has_no_alarm(data):
+    cancelled = dataclasses.replace(data, events=tuple(
+        dataclasses.replace(e, status="cancelled") for e in data.events))
+    for event in cancelled.events:
+        assert b"VALARM" not in build_site(cancelled).get(f"events/{event.id}.ics").body

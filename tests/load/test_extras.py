@@ -4,6 +4,7 @@ and key, every problem of a file at once."""
 from __future__ import annotations
 
 import textwrap
+from datetime import timedelta
 
 import pytest
 
@@ -76,3 +77,42 @@ def test_online_values(tmp_path):
 """)
     online = data.events[0].online
     assert (online.url, online.label, online.code) == ("https://zoom.example/j/1", None, "0123")
+
+
+def test_reminder_problems_all_at_once(tmp_path):
+    head = HEAD.replace("  timezone: Europe/Brussels\n", """\
+  timezone: Europe/Brussels
+  reminders: [PT15M, soon]
+  reminders_in_feeds: yes
+""")  # two lines more: the events start on line 11
+    found = problems(tmp_path, EVENT.format(id="a") + """\
+  reminders: [P400D, -PT5M]
+""" + EVENT.format(id="b") + """\
+  reminders: {before: PT5M}
+""", head)
+    assert found == [
+        "5:22: calendar.reminders[1]: 'soon' is not a duration; write it as PT2H, PT1H30M or "
+        "1h30m",
+        "6:23: calendar.reminders_in_feeds: expected true or false but received: 'yes'",
+        "15:15: a.reminders[0]: 'P400D' is longer than a year; a reminder goes off at most a "
+        "year before the start",
+        "15:22: a.reminders[1]: '-PT5M' is not a duration; write it as PT2H, PT1H30M or 1h30m",
+        "20:14: b.reminders: expected a list (lines starting with `- `), got a mapping",
+    ]
+
+
+def test_reminder_values(tmp_path):
+    head = HEAD.replace("  timezone: Europe/Brussels\n", """\
+  timezone: Europe/Brussels
+  reminders: PT15M
+  reminders_in_feeds: True
+""")
+    data = load(tmp_path, EVENT.format(id="a") + EVENT.format(id="b") + """\
+  reminders: [0m, PT0S, 1d, P1W]
+""" + EVENT.format(id="c") + """\
+  reminders: []
+""", head)
+    assert data.calendar.reminders == (timedelta(minutes=15),)
+    assert data.calendar.reminders_in_feeds is True
+    assert [e.reminders for e in data.events] == [
+        None, (timedelta(0), timedelta(0), timedelta(days=1), timedelta(weeks=1)), ()]

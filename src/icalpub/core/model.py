@@ -48,6 +48,10 @@ class CalendarInfo:
     uid_domain: str = ""
     #: Events that ended longer ago than this leave the feeds (not the pages); None: never.
     feeds_past: timedelta | None = field(default=None, metadata=NOT_SHOWN)
+    #: Reminders of every event (how long before its start), unless the event gives its own:
+    #: VALARMs in invites, and in feeds only if ``reminders_in_feeds``.
+    reminders: tuple[timedelta, ...] = ()
+    reminders_in_feeds: bool = False
 
     def today(self, now: datetime) -> date:
         """The date at instant ``now`` in the calendar's zone (UTC without one): the day a
@@ -113,6 +117,9 @@ class Event:
     recurrence: str | None = None  # a normalised RRULE value, e.g. ``FREQ=WEEKLY;COUNT=4``
     exclude: tuple[date | datetime, ...] = ()  # EXDATEs, same type and zone as ``start``
     online: Online | None = None
+    #: Its own reminders (None: the calendar's; () none). Not content: when to be reminded is
+    #: the reader's concern, not what the event says, so editing them bumps no SEQUENCE.
+    reminders: tuple[timedelta, ...] | None = field(default=None, metadata=NOT_CONTENT)
     #: UTC; when the event was last changed, if the file says (DTSTAMP without a state file).
     updated: datetime | None = field(default=None, metadata=NOT_CONTENT)
     #: The last day any occurrence touches (inclusive); None when the recurrence never ends.

@@ -70,9 +70,28 @@ def feed_header(feed: Feed, info: CalendarInfo) -> Calendar:
     cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"
     # Outlook's and Google's older spelling of the same hint; a vDuration writes PT12H.
     cal.add("X-PUBLISHED-TTL", vDuration(info.refresh))
-    if info.timezone:
+    if writes_x_wr_timezone(feed, info):
         cal.add("X-WR-TIMEZONE", info.timezone)
     return cal
+
+
+def writes_x_wr_timezone(feed: Feed, info: CalendarInfo) -> bool:
+    """Whether the feed carries ``X-WR-TIMEZONE`` (the calendar's default zone): only when
+    no event of it is a UTC series.
+
+    X-WR-TIMEZONE is Apple's and Google's hint for the zone of times that have none. We never
+    write floating times, so it changes nothing for an event with a TZID or a date. But
+    Google, and every reader that follows it (the ``x-wr-timezone`` package, hence
+    ``recurring-ical-events``, Home Assistant, many web calendars), also moves UTC times
+    (``DTSTART:20210320T090000Z``) into that zone: harmless for one event (the same instant),
+    but a weekly UTC series is then expanded in Brussels wall time and every occurrence after
+    a change of the clocks moves by an hour. A feed with such a series goes without the hint;
+    every other feed keeps it (Apple Calendar shows a subscription in it).
+    """
+    if not info.timezone:
+        return False
+    return not any(event.recurrence and not event.all_day and event.timezone == "UTC"
+                   for event in feed.events)
 
 
 def invite_header(event: Event) -> Calendar:
@@ -103,6 +122,6 @@ def feed_calendar(feed: Feed, data: EventsData,
 def invite_calendar(inputs: EventInputs, tracked: Tracked | None = None) -> Calendar:
     """The invite as one icalendar object (the reference for ``parts.invite``)."""
     cal = invite_header(inputs.event)
-    for component in [*timezones((inputs.event,)), vevent(inputs, tracked)]:
+    for component in [*timezones((inputs.event,)), vevent(inputs, tracked, alarms=True)]:
         cal.add_component(component)
     return cal

@@ -3,10 +3,11 @@ Thunderbird and Evolution need to show it correctly and to recognise it again ne
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
+from icalendar import Alarm
 from icalendar import Event as VEvent
 from icalendar import vCalAddress, vRecur, vText, vUri
 
@@ -117,11 +118,13 @@ def event_url(event: Event, calendar: CalendarInfo) -> str:
     return event.url or urls.absolute(calendar.base_url, urls.event_page_path(event.id))
 
 
-def vevent(inputs: EventInputs, tracked: Tracked | None = None) -> VEvent:
+def vevent(inputs: EventInputs, tracked: Tracked | None = None, *,
+           alarms: bool | None = None) -> VEvent:
     """Build the VEVENT. All text goes through icalendar, which escapes and folds it.
 
     ``tracked`` (decided by ``changes``) supplies SEQUENCE, CREATED, LAST-MODIFIED and
-    DTSTAMP; without it they are derived from the data alone."""
+    DTSTAMP; without it they are derived from the data alone. ``alarms``: whether it carries
+    its reminders (invites do; feeds only when ``calendar.reminders_in_feeds``, the default)."""
     event, cal = inputs.event, inputs.calendar
     component = VEvent.new(
         uid=uid(event, cal),
@@ -151,7 +154,32 @@ def vevent(inputs: EventInputs, tracked: Tracked | None = None) -> VEvent:
         component.add("EXDATE", list(event.exclude))
     if event.online and event.online.url:
         add_conference(component, event.online)
+    if alarms if alarms is not None else cal.reminders_in_feeds:
+        for alarm in valarms(inputs):
+            component.add_component(alarm)
     return component
+
+
+def reminders(inputs: EventInputs) -> tuple[timedelta, ...]:
+    """How long before its start the event's reminders go off: its own, else the calendar's;
+    none for a cancelled event."""
+    event = inputs.event
+    if event.status == "cancelled":
+        return ()
+    found = event.reminders if event.reminders is not None else inputs.calendar.reminders
+    return tuple(dict.fromkeys(found))
+
+
+def valarms(inputs: EventInputs) -> list[Alarm]:
+    """A display VALARM per reminder (RFC 5545 §3.6.6: ACTION, TRIGGER, DESCRIPTION)."""
+    found = []
+    for before in reminders(inputs):
+        alarm = Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("TRIGGER", -before)
+        alarm.add("DESCRIPTION", inputs.event.title)
+        found.append(alarm)
+    return found
 
 
 def add_conference(component: VEvent, online: Online) -> None:

@@ -22,13 +22,14 @@ from icalendar import Calendar, Component
 from ..core.model import CalendarInfo, Event, EventInputs, Tracked
 from ..feeds.kinds import Feed
 from .calendar import feed_header, invite_header, zone_spans
-from .event import vevent
+from .event import valarms, vevent
 from .jcal import plain_parameters
 from .vtimezone import build_vtimezone
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 JCAL_TYPE = "application/calendar+json; charset=utf-8"
 END = b"END:VCALENDAR\r\n"
+END_VEVENT = b"END:VEVENT\r\n"
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,10 +80,18 @@ def feed_jcal(feed: Feed, calendar: CalendarInfo, parts: Sequence[Part]) -> byte
 
 
 def invite(inputs: EventInputs, part: Part) -> bytes:
-    """A single-event invite around the event's ``part``."""
+    """A single-event invite around the event's ``part``. An invite carries the event's
+    reminders; when the feeds do not (``calendar.reminders_in_feeds``), its VALARMs go in
+    before the part's ``END:VEVENT``, where icalendar writes subcomponents."""
     event = inputs.event
+    body = part.ical
+    if not inputs.calendar.reminders_in_feeds:
+        alarms = [alarm.to_ical() for alarm in valarms(inputs)]
+        if alarms:
+            assert body.endswith(END_VEVENT)
+            body = b"".join([body[:-len(END_VEVENT)], *alarms, END_VEVENT])
     return b"".join([_head_ical(invite_header(event)),
-                     *[p.ical for p in zone_parts((event,))], part.ical, END])
+                     *[p.ical for p in zone_parts((event,))], body, END])
 
 
 def _head_ical(header: Calendar) -> bytes:

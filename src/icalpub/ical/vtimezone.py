@@ -32,9 +32,9 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard, vRecur
 
-from ..load.recurrence import tzdb_tail
+from ..load.recurrence import open_end_year, tzdb_tail
 
-__all__ = ["build_vtimezone", "open_end_year"]
+__all__ = ["build_vtimezone"]
 
 #: Open-ended spans of a zone whose TZif file cannot be read, or whose footer this module
 #: cannot turn into RRULEs (none in today's tz database), are described up to this year,
@@ -164,14 +164,6 @@ def _until(tail: _Transition) -> dt.datetime:
     one (a year later), so it is right for every reader.
     """
     return max(tail.utc, tail.local.replace(tzinfo=dt.UTC))
-
-
-def open_end_year(key: str, first_year: int) -> int:
-    """The last year an open-ended VTIMEZONE of ``key`` describes change by change: the year
-    after the last change the tz database lists explicitly (later ones follow the footer's
-    yearly rule, or there are none), and at least the year after ``first_year``."""
-    last, _footer = tzdb_tail(key)
-    return max(first_year + 1, (last.year if last else first_year) + 1)
 
 
 _POSIX_NAME = r"(?:[A-Za-z]{3,}|<[+\-0-9A-Za-z]+>)"

@@ -11,7 +11,7 @@ import os
 import re
 import struct
 import zoneinfo
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from bisect import bisect_left
 from functools import lru_cache
 from itertools import islice
@@ -275,6 +275,77 @@ def last_occurrence(rule: _rrule.rrule) -> datetime | None:
             raise Invalid(f"the rule has more than {MAX_OCCURRENCES:,} occurrences; publish a "
                           "shorter series (an earlier UNTIL or a lower frequency)")
     return last
+
+
+#: The Gregorian calendar's dates fall on the same weekdays again after 28 years (from 1901
+#: to 2099), so a rule checked over 28 years has met each weekday rule of a zone's changes
+#: in every position it can.
+CALENDAR_CYCLE_YEARS = 28
+
+
+def check_wall_times(rule: _rrule.rrule, zone: str, length: timedelta,
+                     excluded: frozenset[datetime] = frozenset()) -> None:
+    """Every occurrence of a timed series (``excluded`` ones aside) must start at a wall time
+    that ``zone`` has exactly once, and must not span a change of its UTC offset.
+
+    ``start`` is checked on its own (schema's ``_resolve_local``); its later occurrences fall
+    in a skipped or repeated hour just as easily (``FREQ=MONTHLY;BYDAY=-1SU`` at 02:30 in
+    Europe/Brussels every March), and calendar apps then disagree on where they go. An
+    occurrence that spans a change (a weekly Friday 18:00 to Monday 09:00 across the last
+    Sunday of March) ends at another instant for each app: RFC 5545 keeps the first
+    occurrence's length in hours (libical, node-ical), others keep its end on the clock
+    (recurring-ical-events, Home Assistant), ical.js adds the hours to the clock. ``length``
+    is the first occurrence's length on the clock (``end`` minus ``start`` as wall times).
+
+    Checked within the expansion limits (``MAX_OCCURRENCES``, ``HORIZON_YEARS``); a rule
+    without COUNT or UNTIL up to the year its VTIMEZONE lists the zone's changes one by one
+    (:func:`open_end_year`), and at least ``CALENDAR_CYCLE_YEARS``.
+    """
+    tz = ZoneInfo(zone)
+    start = rule._dtstart  # noqa: SLF001 — dateutil has no public accessor
+    last_year = None
+    if rule._count is None and rule._until is None:  # noqa: SLF001
+        last_year = max(open_end_year(zone, start.year), start.year + CALENDAR_CYCLE_YEARS)
+    for occurrence in _occurrences(rule):
+        if last_year is not None and occurrence.year > last_year:
+            return
+        if occurrence in excluded:
+            continue
+        early, late = occurrence.replace(tzinfo=tz), occurrence.replace(tzinfo=tz, fold=1)
+        if early.utcoffset() != late.utcoffset():
+            if early.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != occurrence:
+                raise Invalid(f"the occurrence on {occurrence:%Y-%m-%d %H:%M} does not exist "
+                              f"in {zone}: the clocks jump from {_shown(early)} to "
+                              f"{_shown(late)} then, and calendar apps disagree on where it "
+                              "goes; pick a time outside the skipped hour")
+            raise Invalid(f"the occurrence on {occurrence:%Y-%m-%d %H:%M} happens twice in "
+                          f"{zone}: at {_shown(early)} and again at {_shown(late)}, and "
+                          "calendar apps disagree on which is meant; pick a time outside the "
+                          "repeated hour")
+        end = occurrence + length
+        for moment in (end.replace(tzinfo=tz), end.replace(tzinfo=tz, fold=1)):
+            if moment.utcoffset() != early.utcoffset():
+                raise Invalid(f"the occurrence {occurrence:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} "
+                              f"spans a change of {zone} from {_shown(early)} to "
+                              f"{_shown(moment)}, and calendar apps disagree on when such an "
+                              "occurrence ends (RFC 5545 keeps the first one's length in hours, "
+                              "many apps its end on the clock); exclude it and add it as an "
+                              "event of its own, or shorten the event")
+
+
+def _shown(moment: datetime) -> str:
+    """``+01:00 (CET)``: an aware time's offset and zone abbreviation."""
+    minutes = int(moment.utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d} ({moment.tzname()})"
+
+
+def open_end_year(zone: str, start_year: int) -> int:
+    """The last year an open-ended series' VTIMEZONE lists ``zone``'s changes one by one: the
+    year after the last change the tz database lists explicitly (later ones follow the
+    footer's yearly rule, or there are none), and at least the year after ``start_year``."""
+    last, _footer = tzdb_tail(zone)
+    return max(start_year + 1, (last.year if last else start_year) + 1)
 
 
 @lru_cache(maxsize=None)

@@ -20,7 +20,7 @@ import yaml
 from ..core.model import CalendarInfo, Event, Online, Organiser, Topic
 from . import recurrence as rrules
 from . import values as v
-from .yamlfile import Invalid, Reader, is_null
+from .yamlfile import Invalid, Reader, is_null, shown
 
 UTC = ZoneInfo("UTC")
 
@@ -50,6 +50,10 @@ CALENDAR = {
                                                         "host of base_url)"),
     "feeds": Field(lambda node: _feeds(node), doc="`past:` an ISO 8601 duration: events that "
                                                   "ended longer ago leave the feeds"),
+    "reminders": Field(lambda node: _reminder(node), many=True,
+                       doc="reminders of every event, before its start: `[PT15M, P1D]`"),
+    "reminders_in_feeds": Field(lambda node: _boolean(node),
+                                doc="`true`: feeds carry the reminders too (default `false`)"),
 }
 ORGANISER = {
     "name": Field(v.text, required=True, doc="the organiser's name"),
@@ -95,6 +99,9 @@ EVENT = {
     "contact": Field(v.text, many=True, doc="contact line, or a list of them"),
     "status": Field(v.choice("confirmed", "tentative", "cancelled"),
                     doc="confirmed (default), tentative or cancelled"),
+    "reminders": Field(lambda node: _reminder(node), many=True,
+                       doc="reminders before the start, e.g. `[PT15M, P1D]`, instead of the "
+                           "calendar's; `[]` for none"),
     "recurrence": Field(v.text, doc="an RRULE such as `FREQ=WEEKLY;COUNT=4`"),
     "exclude": Field(v.when, many=True, doc="occurrences to skip (dates or local times)"),
     "updated": Field(v.instant, doc="when the event last changed (`2021-01-10 09:00`, "
@@ -200,6 +207,8 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
         keep_cancelled=_get(found, "keep_cancelled", timedelta(days=30)),
         uid_domain=_get(found, "uid_domain", own_host or ""),
         feeds_past=_get(found, "feeds", {}).get("past"),
+        reminders=_get(found, "reminders", ()),
+        reminders_in_feeds=_get(found, "reminders_in_feeds", False),
     )
 
 
@@ -230,6 +239,32 @@ def _feeds(node: yaml.Node) -> dict[str, timedelta]:
             raise Invalid(f"past: {exc.message.split(';')[0]}; write days or weeks of at most "
                           "a year, such as P90D or P26W") from None
     return found
+
+
+_ZERO = re.compile(r"P(?=.)(?:0+[WD])*(?:T(?:0+[HMS])+)?|(?:0+\s*(?:d|h|min|m|s)\s*)+",
+                   re.IGNORECASE)
+
+
+def _reminder(node: yaml.Node) -> timedelta:
+    """How long before the start a reminder goes off: a duration such as ``PT15M`` or ``1d``
+    (at most a year), or zero (``PT0M``: at the start)."""
+    raw = v.scalar(node).strip()
+    if len(raw) <= v.MAX_DURATION_TEXT and _ZERO.fullmatch(raw) and raw.upper() != "PT":
+        return timedelta(0)
+    try:
+        return v.duration(node)
+    except Invalid as exc:
+        if "longer than a year" in exc.message:
+            raise Invalid(f"{raw!r} is longer than a year; a reminder goes off at most a year "
+                          "before the start") from None
+        raise
+
+
+def _boolean(node: yaml.Node) -> bool:
+    raw = v.scalar(node).strip()
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    raise Invalid(f"expected true or false but received: {shown(raw)}")
 
 
 def build_named(reader: Reader, node: yaml.Node | None, section: str, fields: dict[str, Field],
@@ -314,6 +349,7 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
         topics=_get(found, "topics", ()),
         contacts=_get(found, "contact", ()),
         status=_get(found, "status", "confirmed"),
+        reminders=_get(found, "reminders", None),
         recurrence=rule_text, exclude=exclude, span_end=span_end,
         updated=_as_utc(updated[0], zone) if updated else None,
     )
@@ -404,6 +440,13 @@ def _resolve_times(found: Values, zone: str, where: str):
             raise _Located(rule_node, f"{where}.recurrence", exc.message) from None
         span_end = None if last is None else last.date() + (last_day - start_day)
         exclude = _resolve_exclude(found.get("exclude"), rule, start_raw, zone, where)
+        if not all_day:  # each occurrence, like `start`, must be a wall time the zone has once
+            try:
+                rrules.check_wall_times(
+                    rule, zone, end.replace(tzinfo=None) - start.replace(tzinfo=None),
+                    frozenset(x.replace(tzinfo=None) for x in exclude))
+            except Invalid as exc:
+                raise _Located(rule_node, f"{where}.recurrence", exc.message) from None
     elif "exclude" in found:
         raise _Located(found["exclude"][1], f"{where}.exclude", "`exclude` skips occurrences of a "
                        "`recurrence`, and this event has none; remove it or add a recurrence")
@@ -470,12 +513,19 @@ def _as_utc(value: date | datetime, zone: str) -> datetime:
 
 def _check_references(reader: Reader, found: Values, where: str, key: str,
                       defined: dict[str, Any] | None) -> None:
+    """Each slug of an event's ``organisers`` / ``topics`` must be defined, and listed once."""
     if key not in found or defined is None:
         return
     slugs, node = found[key]
     nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
     singular = key[:-1]
-    for slug, item in zip(slugs, nodes):
+    first: dict[str, int] = {}
+    for index, (slug, item) in enumerate(zip(slugs, nodes)):
+        if slug in first:  # it would put the event twice in a feed, CATEGORIES:A,A, "X, X"
+            reader.error(item, f"{where}.{key}", f"{singular} {slug!r} is listed twice "
+                         f"({key}[{first[slug]}] and {key}[{index}]); list each {singular} once")
+            continue
+        first[slug] = index
         if slug not in defined:
             reader.error(item, f"{where}.{key}", _unknown_reference(slug, singular, key, defined),
                          kind=f"unknown {singular} references")
