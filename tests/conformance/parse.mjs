@@ -42,6 +42,10 @@ function withIcalJs(text) {
   const events = {};
   for (const vevent of root.getAllSubcomponents('vevent')) {
     const event = new ICAL.Event(vevent);
+    if (!event.isRecurring()) {  // what a client shows: DTSTART and DTEND as written
+      events[event.uid] = [[icalTime(event.startDate), icalTime(event.endDate)]];
+      continue;
+    }
     const occurrences = [];
     const iterator = event.iterator();
     for (let next = iterator.next(); next; next = iterator.next()) {
@@ -70,15 +74,21 @@ function withNodeIcal(text) {
   for (const item of Object.values(parsed)) {
     if (!item || item.type !== 'VEVENT') continue;
     const allDay = Boolean(item.start && item.start.dateOnly);
-    const instances = nodeIcal.expandRecurringEvent(item, {
-      from: new Date('1900-01-01T00:00:00Z'),
-      to: UNTIL,
-    });
+    // Expanded a year at a time: rrule-temporal stops with "Maximum iterations (10000)"
+    // for a range holding more occurrences than that (a daily series over 30 years).
     const occurrences = [];
-    for (const instance of instances) {
-      if (instance.start >= UNTIL) break;
-      occurrences.push([nodeIcalValue(instance.start, allDay), nodeIcalValue(instance.end, allDay)]);
-      if (occurrences.length >= MAX) break;
+    let from = new Date(Date.UTC(1900, 0, 1));
+    while (from < UNTIL && occurrences.length < MAX) {
+      const next = item.rrule ? Date.UTC(Math.max(from.getUTCFullYear(), item.start.getUTCFullYear() - 1) + 1, 0, 1) : UNTIL.getTime();
+      const to = new Date(Math.min(next, UNTIL.getTime()));
+      const instances = nodeIcal.expandRecurringEvent(item, { from, to });
+      for (const instance of instances) {
+        // a range is inclusive at both ends: an occurrence at `to` belongs to the next one
+        if (instance.start < from || instance.start >= to) continue;
+        occurrences.push([nodeIcalValue(instance.start, allDay), nodeIcalValue(instance.end, allDay)]);
+        if (occurrences.length >= MAX) break;
+      }
+      from = to;
     }
     events[item.uid] = occurrences;
   }

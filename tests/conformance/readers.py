@@ -24,7 +24,7 @@ from dateutil import rrule as dateutil_rrule
 UTC = dt.timezone.utc
 #: Occurrences are compared up to here, and at most this many per event.
 UNTIL = dt.datetime(2051, 1, 1, tzinfo=UTC)
-MAX_OCCURRENCES = 200
+MAX_OCCURRENCES = 2000
 
 Occurrences = dict[str, list[tuple[str, str]]]
 
