@@ -2,7 +2,7 @@
 deterministic, safe, with JSON-LD that matches the event."""
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from hypothesis import given
@@ -26,7 +26,8 @@ def page(site, path):
 
 def test_every_page_is_a_site_resource(rich_site):
     data = rich_site.data
-    expected = {"index.html", "static/style.css", "static/app.js"}
+    expected = {"index.html", "static/style.css", "static/app.js", "calendars/index.html",
+                "archive/index.html", "404.html"}
     expected |= {f"events/{e.id}/index.html" for e in data.events}
     expected |= {f"topics/{slug}/index.html" for slug in data.topics}
     expected |= {f"organisers/{slug}/index.html" for slug in data.organisers}
@@ -41,9 +42,40 @@ def test_pages_are_byte_identical_across_builds(rich_site):
         assert again.get(path).body == resource.body, path
 
 
+def test_pages_made_for_a_day_are_byte_identical_across_builds(rich_data):
+    first = build_site(rich_data, as_of=date(2021, 3, 10))
+    again = build_site(load_events(rich_data.source), as_of=date(2021, 3, 10))
+    assert first.resources.keys() == again.resources.keys()
+    for path, resource in first.resources.items():
+        assert again.get(path).body == resource.body, path
+
+
+def test_every_page_has_an_accessible_structure(rich_data):
+    """One h1, a language, a skip link to <main>, unique ids, and every label and
+    aria-labelledby pointing at an element that exists, on every page of a dated site."""
+    site = build_site(rich_data, as_of=date(2021, 3, 10))  # upcoming, past and archive pages
+    pages = {p: r.body.decode() for p, r in site.resources.items() if r.content_type == HTML}
+    assert {"index.html", "archive/index.html", "archive/2021-01/index.html",
+            "calendars/index.html", "404.html"} <= set(pages)
+    for path, html in pages.items():
+        elements = parse(html).elements
+        ids = [a["id"] for _tag, a in elements if "id" in a]
+        assert len(ids) == len(set(ids)), path
+        assert [tag for tag, _a in elements].count("h1") == 1, path
+        assert ("html", {"lang": "en"}) in elements, path
+        assert ("a", {"class": "skip", "href": "#main"}) in elements and "main" in ids, path
+        for tag, a in elements:
+            for ref in a.get("aria-labelledby", "").split():
+                assert ref in ids, (path, tag, ref)
+            if tag == "label" and "for" in a:
+                assert a["for"] in ids, (path, a)
+            if tag == "nav":
+                assert a.get("aria-label"), (path, a)
+
+
 def test_listing_counts_groups_and_orders(seed_site):
-    html = page(seed_site, "")
-    assert "Events (1 – 4 from 4)" in text(html)
+    html = page(seed_site, "")  # built without a date: every event is upcoming
+    assert "Upcoming events 1–4 of 4" in text(html)
     assert html.count('<section class="month"') == 1  # one month group
     assert '<h3 id="month-1">January 2021</h3>' in html
     positions = [html.index(f'id="event-{e}"') for e in (
@@ -52,12 +84,22 @@ def test_listing_counts_groups_and_orders(seed_site):
     starts = {e.id: e.start for e in seed_site.data.events}
     assert [starts[i] for i in sorted(starts, key=lambda i: starts[i])] == sorted(starts.values())
     assert positions == sorted(positions)
-    assert 'id="past"' in html and "Past events" in html  # filled in by app.js
+    assert 'id="past-heading"' not in html  # nothing has ended
+    assert 'class="pagination"' not in html  # one page
 
 
-def test_listing_shows_every_detail(seed_site):
-    body = text(page(seed_site, ""))
+def test_listing_cards_summarise_and_the_event_page_has_every_detail(seed_site):
     event = next(e for e in seed_site.data.events if e.id == "minerals-in-electronics-procurement")
+    html = page(seed_site, "")
+    card = html[html.index(f'id="event-{event.id}"'):]
+    card = text(card[:card.index("</li>")])
+    assert "Tuesday 19 January 2021, 14:00–16:00 CET" in card
+    assert "(Europe/Brussels)" in card
+    assert "Online (Zoom)" in card
+    assert card.endswith("…") and "The manufacture of electronics" in card  # an excerpt
+    assert event.agenda[1] not in card and "Swedwatch" not in card  # the rest: on its page
+    assert f'href="/events/{event.id}"' in html
+    body = text(page(seed_site, f"events/{event.id}"))
     assert "Tuesday 19 January 2021, 14:00–16:00 CET" in body
     assert "(Europe/Brussels)" in body
     assert event.agenda[1] in body
@@ -172,35 +214,45 @@ def test_attendance_mode_heuristic():
 def test_topic_and_organiser_pages_list_their_events(rich_site):
     html = page(rich_site, "topics/circular-economy")
     assert "Topic: Circular economy" in text(html)
-    assert "Events (1 – 2 from 2)" in text(html)
+    assert "Upcoming events 1–2 of 2" in text(html)
     assert 'id="event-markdown-webinar"' in html and 'id="event-economie-circulaire"' in html
     assert 'id="event-summer-school"' not in html
     found = buttons(html)
     assert found["webcal"] == ["webcal://events.example.org/calendar/feeds/topics/circular-economy.ics"]
     html = page(rich_site, "organisers/river")
     assert "Organiser: Réseau Rivière" in text(html)
-    assert "Events (1 – 2 from 2)" in text(html)
+    assert "Upcoming events 1–2 of 2" in text(html)
 
 
-def test_calendars_section_lists_every_feed_with_count(rich_site):
-    html = page(rich_site, "")
-    section = html[html.index('id="calendars"'):]
+def test_calendars_page_lists_every_feed_with_count(rich_site):
+    html = page(rich_site, "calendars")
     for feed in rich_site.feeds:
         webcal = urls.webcal(urls.absolute(rich_site.data.calendar.base_url, feed.path))
-        assert f'href="{webcal}"' in section, feed.path
-    assert "Circular economy 2 events" in text(section)
-    assert "Réseau Rivière 2 events" in text(section)
-    assert "Rich events 6 events" in text(section)
+        assert f'href="{webcal}"' in html, feed.path
+    assert "Circular economy 2 events" in text(html)
+    assert "Réseau Rivière 2 events" in text(html)
+    assert "Rich events 6 events" in text(html)
+    # Not on every listing any more: the home page links to it instead.
+    home = page(rich_site, "")
+    assert 'class="calendar-list"' not in home and "/calendar/calendars" in hrefs(home)
 
 
 def test_subscribe_box_and_notes(rich_site, seed_site):
-    html = page(rich_site, "")
+    home = page(rich_site, "")
+    assert buttons(home) == {"webcal": ["webcal://events.example.org/calendar/feeds/all.ics"]}
+    html = page(rich_site, "topics/procurement")
     found = buttons(html)
-    assert found["webcal"][0] == "webcal://events.example.org/calendar/feeds/all.ics"
-    assert 'value="https://events.example.org/calendar/feeds/all.ics"' in html  # copy field
+    assert found["webcal"][0] == "webcal://events.example.org/calendar/feeds/topics/procurement.ics"
+    assert 'value="https://events.example.org/calendar/feeds/topics/procurement.ics"' in html
     assert "every 12–24 hours" in text(html)
     assert "only fetches https feeds" not in text(html)
-    assert "Google Calendar only fetches https feeds" in text(page(seed_site, ""))
+    assert "every 12–24 hours" in text(page(rich_site, "calendars"))
+    assert "only fetches https feeds" not in text(page(rich_site, "calendars"))
+    # Served over plain http, the calendars page and each subscribe box warn about Google.
+    assert "Google Calendar only fetches https feeds" in text(page(seed_site, "calendars"))
+    organiser = next(iter(seed_site.data.organisers))
+    assert "Google Calendar only fetches https feeds" in \
+        text(page(seed_site, f"organisers/{organiser}"))
 
 
 def test_links_between_pages_are_root_relative(rich_site):
