@@ -223,12 +223,12 @@ class Recovery:
         state file's: Last-Modified never goes backwards either."""
         resources = dict(known)
         for path, entry in (self._files or {}).items():
-            if not isinstance(entry, dict) or not isinstance(entry.get("etag"), str):
-                continue
+            old = resources.get(path)
+            if not isinstance(entry, dict) or not isinstance(entry.get("etag"), str) \
+                    or (old is not None and old.etag == entry["etag"]):
+                continue  # the usual case: the state file knows these bytes
             modified = _utc(str(entry.get("last_modified", "")).replace("-", "")
                             .replace(":", ""))
-            old = resources.get(path)
-            if modified is not None and (old is None or (old.etag != entry["etag"]
-                                                         and old.last_modified < modified)):
+            if modified is not None and (old is None or old.last_modified < modified):
                 resources[path] = ResourceRecord(entry["etag"], modified)
         return resources
