@@ -25,7 +25,7 @@ from typing import Any
 
 from .core import urls
 from .core.model import Event, EventInputs, EventsData, Tracked
-from .feeds.kinds import EVERYTHING, Feed, all_feeds, kind_named, ordered
+from .feeds.kinds import EVERYTHING, Feed, all_feeds, kind_named, ordered, past
 from .feeds.search import Query, describe, query_feed
 from .html.pages import (ASSETS, HTML_TYPE, RECENT_PAST, Chip, ListingShell, Shell, archive_index,
                          archive_month, asset, calendars_page, feed_listing, listing_page,
@@ -166,7 +166,7 @@ class Site:
     def outputs(self, event: Event, shell: Shell) -> EventOutputs:
         """An event's outputs (all of this site's events are in its cache)."""
         return self.cache.event(self.data.inputs(event), self.tracked.get(event.id),
-                                _ended(event, self.as_of), shell)
+                                past(self.data, self.as_of)(event), shell)
 
     def search(self, path: str, query: Query, number: int = 1) -> Resource | None:
         """The response to a search (``?q=…`` and filters) at ``path``: a page of results,
@@ -194,10 +194,6 @@ class Site:
             return Resource(urls.jcal_path(urls.ALL_FEED) + f"?{query.query_string()}",
                             feed_jcal(feed, cal, parts), JCAL_TYPE)
         return None
-
-
-def _ended(event: Event, as_of: date | None) -> bool:
-    return as_of is not None and event.ended_before(as_of)
 
 
 def chips(query: Query, data: EventsData, shell: Shell) -> list[Chip]:
@@ -231,9 +227,9 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     processes)."""
     tracked = dict(tracked or {})
     cache = cache if cache is not None else Cache(previous.cache if previous else None)
-    cal, shell = data.calendar, Shell(data.calendar)
-    outputs = {event.id: cache.event(data.inputs(event), tracked.get(event.id),
-                                     _ended(event, as_of), shell)
+    cal, shell, ended = data.calendar, Shell(data.calendar), past(data, as_of)
+    outputs = {event.id: cache.event(data.inputs(event), tracked.get(event.id), ended(event),
+                                     shell)
                for event in data.events}
     feeds = tuple(all_feeds(data, as_of))
     resources: list[Resource] = []
@@ -253,8 +249,8 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
                                  for f in feeds]),
         feeds_index, feeds, data, sizes, content_type=JSON_TYPE))
     listings = ListingShell(data, feeds)
-    resources += _listings(data, listings, outputs, as_of, cache)
-    resources += _archive(data, shell, outputs, as_of, cache)
+    resources += _listings(data, listings, outputs, ended, cache)
+    resources += _archive(data, shell, outputs, ended, cache)
     resources.append(cache.resource(urls.page_resource(urls.CALENDARS_PAGE),
                                     listings.calendars_inputs(), calendars_page, listings,
                                     content_type=HTML_TYPE))
@@ -267,16 +263,16 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
 
 
 def _listings(data: EventsData, shell: ListingShell, outputs: Mapping[str, EventOutputs],
-              as_of: date | None, cache: Cache) -> list[Resource]:
+              ended: Callable[[Event], bool], cache: Cache) -> list[Resource]:
     """Every feed's listing (all its events, whatever the feeds' window): upcoming events
     by pages, and on the first page its latest past events."""
     shared = shell.inputs()
     found = []
     for feed in all_feeds(data):
         listing = feed_listing(feed)
-        upcoming = [e for e in feed.events if not _ended(e, as_of)]
-        past = [e for e in reversed(feed.events) if _ended(e, as_of)]
-        recent = [outputs[e.id].card for e in past[:RECENT_PAST]]
+        upcoming = [e for e in feed.events if not ended(e)]
+        over = [e for e in reversed(feed.events) if ended(e)]
+        recent = [outputs[e.id].card for e in over[:RECENT_PAST]]
         pages = paginate(len(upcoming), lambda n, feed=feed: shell.link(
             urls.listing_path(feed.page_path, n)))
         for page in pages:
@@ -285,18 +281,18 @@ def _listings(data: EventsData, shell: ListingShell, outputs: Mapping[str, Event
                      for e in upcoming[page.first - 1:page.last]]
             shown_past = recent if page.number == 1 else []
             found.append(cache.resource(
-                path, (listing, shared, feed.name, feed.path, page, cards, shown_past, len(past)),
-                listing_page, shell, feed, listing, page, cards, shown_past, len(past),
+                path, (listing, shared, feed.name, feed.path, page, cards, shown_past, len(over)),
+                listing_page, shell, feed, listing, page, cards, shown_past, len(over),
                 content_type=HTML_TYPE))
     return found
 
 
 def _archive(data: EventsData, shell: Shell, outputs: Mapping[str, EventOutputs],
-             as_of: date | None, cache: Cache) -> list[Resource]:
+             ended: Callable[[Event], bool], cache: Cache) -> list[Resource]:
     """The archive: past events by the month they started, newest first, and its index."""
     months: dict[str, list[Event]] = {}
     for event in reversed(ordered(data.events)):
-        if _ended(event, as_of):
+        if ended(event):
             first = event.start if not isinstance(event.start, datetime) else event.start.date()
             months.setdefault(f"{first:%Y-%m}", []).append(event)
     found, index = [], []

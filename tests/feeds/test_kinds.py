@@ -30,27 +30,6 @@ def test_feeds_and_their_order(fixture_path):
     assert len(everything) == 7 and starts[0] < starts[-1]
 
 
-def test_organiser_listed_twice_counts_once(tmp_path):
-    path = tmp_path / "e.yaml"
-    path.write_text("calendar: {name: T, base_url: 'https://e.org', timezone: UTC}\n"
-                    "organisers: {a: {name: A}}\n"
-                    "events:\n- {id: x, title: X, start: '2021-01-01 10:00', duration: PT1H,"
-                    " organisers: [a, a]}\n")
-    feeds = {f.slug: f for f in all_feeds(load_events(path))}
-    assert [e.id for e in feeds["a"].events] == ["x"]
-
-
-# --- the registry, end to end: a fourth kind registered by a test, nothing in src ---------------
-
-FIXTURES = Path(__file__).parent.parent / "fixtures"
-
-
-@dataclass(frozen=True)
-class Location:
-    slug: str
-    name: str
-
-
 def location_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
 

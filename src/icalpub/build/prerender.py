@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from ..core.model import EventsData, Tracked
+from ..feeds.kinds import past
 from ..html.pages import Shell
 from ..site import Cache, EventOutputs, render_event
 
@@ -49,6 +50,7 @@ def prerender(data: EventsData, tracked: Mapping[str, Tracked], workers: int,
     chunks = [range(start, min(start + size, len(events)))
               for start in range(0, len(events), size)]
     _JOB = (data, tracked, as_of)
+    ended = past(data, as_of)
     # Out of the collector's sight while the workers run: a collection in a worker would write
     # to every object it walks, copying the parent's whole heap page by page (copy-on-write).
     gc.freeze()
@@ -57,8 +59,7 @@ def prerender(data: EventsData, tracked: Mapping[str, Tracked], workers: int,
             for chunk, outputs in zip(chunks, pool.imap(_render, chunks)):
                 for index, out in zip(chunk, outputs):
                     event = events[index]
-                    cache.put(data.inputs(event), tracked.get(event.id),
-                              event.ended_before(as_of) if as_of else False, out)
+                    cache.put(data.inputs(event), tracked.get(event.id), ended(event), out)
     finally:
         _JOB = None
         gc.unfreeze()
@@ -69,7 +70,6 @@ def _render(indices: range) -> list[EventOutputs]:
     """In a worker: some events' outputs, by the same code ``build_site`` runs."""
     assert _JOB is not None, "prerender's worker runs only in a process forked by prerender"
     data, tracked, as_of = _JOB
-    shell = Shell(data.calendar)
-    return [render_event(data.inputs(event), tracked.get(event.id),
-                         event.ended_before(as_of) if as_of else False, shell)
+    shell, ended = Shell(data.calendar), past(data, as_of)
+    return [render_event(data.inputs(event), tracked.get(event.id), ended(event), shell)
             for event in (data.events[i] for i in indices)]

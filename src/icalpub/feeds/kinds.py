@@ -15,7 +15,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from operator import attrgetter
 from typing import Any
 
@@ -123,15 +124,44 @@ def ordered(events: Iterable[Event]) -> tuple[Event, ...]:
 _ORDER = attrgetter("order")
 
 
+def day_start(day: date, calendar: CalendarInfo) -> datetime:
+    """When ``day`` begins in the calendar's zone (UTC without one)."""
+    return datetime.combine(day, time(), ZoneInfo(calendar.timezone or "UTC"))
+
+
+def ended_by(event: Event, moment: datetime) -> bool:
+    """Whether every occurrence of ``event`` is over at ``moment``: its end, in its own zone
+    (a series: the end of its last day; without an end, never)."""
+    if event.recurrence:
+        if event.span_end is None:
+            return False
+        end = datetime.combine(event.span_end + timedelta(days=1), time(),
+                               ZoneInfo(event.timezone))
+    elif isinstance(event.end, datetime):
+        end = event.end
+    else:  # an all-day event ends at midnight where it takes place
+        end = datetime.combine(event.end, time(), ZoneInfo(event.timezone))
+    return end <= moment
+
+
+def past(data: EventsData, as_of: date | None) -> Callable[[Event], bool]:
+    """Whether an event is past on ``as_of`` (over when that day begins in the calendar's
+    zone); with no date, none is."""
+    if as_of is None:
+        return lambda event: False
+    moment = day_start(as_of, data.calendar)
+    return lambda event: ended_by(event, moment)
+
+
 def in_feeds(data: EventsData, as_of: date | None) -> tuple[Event, ...]:
     """The events the feeds publish, in order: all of them, unless ``calendar.feeds.past``
     drops those that ended longer ago than that before ``as_of`` (pages keep them)."""
     events = ordered(data.events)
-    past = data.calendar.feeds_past
-    if past is None or as_of is None:
+    window = data.calendar.feeds_past
+    if window is None or as_of is None:
         return events
-    cutoff = as_of - timedelta(days=past.days)
-    return tuple(event for event in events if not event.ended_before(cutoff))
+    cutoff = day_start(as_of, data.calendar) - timedelta(days=window.days)
+    return tuple(event for event in events if not ended_by(event, cutoff))
 
 
 def all_feeds(data: EventsData, as_of: date | None = None) -> list[Feed]:
