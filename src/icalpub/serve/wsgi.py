@@ -16,7 +16,7 @@ import sys
 
 from flask import Flask
 
-from ..core.errors import EventsFileError
+from ..core.errors import EventsFileError, StateFileError
 from .app import create_app
 
 #: gunicorn's Arbiter.WORKER_BOOT_ERROR: the master halts when a worker exits with it.
@@ -30,4 +30,7 @@ def app() -> Flask:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{exc.summary()}: not serving.", file=sys.stderr, flush=True)
+        raise SystemExit(WORKER_BOOT_ERROR) from None
+    except StateFileError as exc:
+        print(f"{exc}\nNot serving.", file=sys.stderr, flush=True)
         raise SystemExit(WORKER_BOOT_ERROR) from None
