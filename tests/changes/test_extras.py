@@ -41,6 +41,7 @@ def test_every_event_restores_from_its_snapshot_as_json(data):
 
 @pytest.mark.parametrize("field, value", [
     ("online", None),
+    ("venue", None),
 ])
 def test_an_edit_of_a_content_field_changes_the_hash(data, field, value):
     event = next(e for e in data.events if getattr(e, field) is not None)

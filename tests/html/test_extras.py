@@ -57,3 +57,32 @@ def test_json_ld_virtual_location_is_the_join_link(site):
     assert hybrid["eventAttendanceMode"] == "https://schema.org/MixedEventAttendanceMode"
     assert hybrid["location"][1] == {"@type": "VirtualLocation",
                                      "url": "https://meet.example/talk"}
+
+
+MAP = "https://www.openstreetmap.org/?mlat=50.8467&mlon=4.3525#map=18/50.8467/4.3525"
+
+
+def test_venue_and_map_link(site):
+    html = page(site, "town-hall-meeting")
+    assert buttons(html)["map"] == [MAP]
+    text = " ".join(" ".join(parse(html).text).split())
+    assert 'Where: Hôtel de Ville; "Salle gothique", Grand-Place 1, 1000 Brussels Map' in text
+    assert "map" not in buttons(page(site, "cafe-evening"))
+    # a link only: the page loads nothing from elsewhere
+    assert not [a for tag, a in parse(html).elements
+                if tag in ("img", "iframe", "script") and "openstreetmap" in str(a)]
+
+
+def test_json_ld_place_with_postal_address_and_geo(site):
+    (event,) = json_ld(page(site, "town-hall-meeting"))
+    assert event["eventAttendanceMode"] == "https://schema.org/OfflineEventAttendanceMode"
+    assert event["location"] == {
+        "@type": "Place", "name": 'Hôtel de Ville; "Salle gothique"',
+        "address": {"@type": "PostalAddress", "streetAddress": "Grand-Place 1, 1000 Brussels"},
+        "geo": {"@type": "GeoCoordinates", "latitude": 50.8467, "longitude": 4.3525}}
+    (cafe,) = json_ld(page(site, "cafe-evening"))
+    assert cafe["eventAttendanceMode"] == "https://schema.org/MixedEventAttendanceMode"
+    assert cafe["location"] == [
+        {"@type": "Place", "name": "Café Central",
+         "address": {"@type": "PostalAddress", "streetAddress": "Café Central"}},
+        {"@type": "VirtualLocation", "url": "https://meet.example/cafe"}]

@@ -148,3 +148,47 @@ def test_a_cancelled_event_has_no_alarm(data):
         dataclasses.replace(e, status="cancelled") for e in data.events))
     for event in cancelled.events:
         assert b"VALARM" not in build_site(cancelled).get(f"events/{event.id}.ics").body
+
+
+# --- venues -----------------------------------------------------------------------------------
+
+HALL = 'Hôtel de Ville; "Salle gothique"'
+MAP = "https://www.openstreetmap.org/?mlat=50.8467&mlon=4.3525#map=18/50.8467/4.3525"
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_location_is_the_venues_name_and_address_and_the_map_is_a_line(site, parser):
+    (event,) = PARSERS[parser](invite(site, "town-hall-meeting"))
+    assert event.location == f"{HALL}, Grand-Place 1, 1000 Brussels"
+    assert event.description == f"Map: {MAP}"
+    (cafe,) = PARSERS[parser](invite(site, "cafe-evening"))
+    assert cafe.location == "Café Central"
+    assert "Map:" not in cafe.description  # no coordinates, no map
+
+
+def test_geo_reads_back_in_three_parsers(site):
+    body = invite(site, "town-hall-meeting")
+    geo = icalendar_event(body)["GEO"]
+    assert (geo.latitude, geo.longitude) == (50.8467, 4.3525)
+    found = ical_event(body).geo
+    assert (found.lat, found.lng) == (50.8467, 4.3525)
+    assert vobject_event(body).contents["geo"][0].value == "50.8467;4.3525"
+
+
+def test_apple_structured_location(site):
+    body = invite(site, "town-hall-meeting")
+    apple = icalendar_event(body)["X-APPLE-STRUCTURED-LOCATION"]
+    assert str(apple) == "geo:50.8467,4.3525"
+    assert dict(apple.params) == {"VALUE": "URI", "X-ADDRESS": "Grand-Place 1, 1000 Brussels",
+                                  "X-TITLE": HALL}
+    (extra,) = [x for x in ical_event(body).extras if x.name == "x-apple-structured-location"]
+    assert extra.value == "geo:50.8467,4.3525"
+    assert {p.name: p.values for p in extra.params} == {
+        "VALUE": ["URI"], "X-ADDRESS": ["Grand-Place 1, 1000 Brussels"], "X-TITLE": [HALL]}
+    # vobject reads an unknown property as TEXT: its value ends at the unescaped comma
+    assert vobject_event(body).contents["x-apple-structured-location"][0].value == "geo:50.8467"
+
+
+def test_no_coordinates_no_geo(site):
+    body = invite(site, "cafe-evening")
+    assert b"GEO" not in body and b"X-APPLE-STRUCTURED-LOCATION" not in body

@@ -116,3 +116,38 @@ def test_reminder_values(tmp_path):
     assert data.calendar.reminders_in_feeds is True
     assert [e.reminders for e in data.events] == [
         None, (timedelta(0), timedelta(0), timedelta(days=1), timedelta(weeks=1)), ()]
+
+
+def test_venue_problems_all_at_once(tmp_path):
+    found = problems(tmp_path, EVENT.format(id="a") + """\
+  location: Brussels
+  venue: {name: Town hall}
+""" + EVENT.format(id="b") + """\
+  venue:
+    address: Grand-Place 1
+    lat: 50,85
+    lon: 200
+""" + EVENT.format(id="c") + """\
+  venue:
+    name: Town hall
+    lat: 50.8467
+""")
+    assert found == [
+        "13:13: a.location: give either `location` or `venue`: the venue is the location "
+        "(LOCATION is its name and address)",
+        "20:5: b.venue: missing required key `name` (the place's name, e.g. `Town hall`)",
+        "21:10: b.venue.lat: '50,85' is not a latitude in decimal degrees (write the decimal "
+        "point as a dot); write it as 50.8467 (north is positive)",
+        "22:10: b.venue.lon: 200 is out of range; a longitude goes from -180 to 180",
+        "29:10: c.venue: `lat` needs `lon`: give both coordinates, or neither",
+    ]
+
+
+def test_venue_values(tmp_path):
+    data = load(tmp_path, EVENT.format(id="a") + """\
+  venue: {name: Town hall, address: "Grand-Place 1, Brussels", lat: -0.0, lon: "+4.35250"}
+""")
+    (event,) = data.events
+    assert event.location == "Town hall, Grand-Place 1, Brussels"
+    assert (event.venue.lat, event.venue.lon) == (0.0, 4.3525)
+    assert str(event.venue.lat) == "0.0"

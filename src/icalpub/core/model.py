@@ -92,6 +92,31 @@ class Online:
 
 
 @dataclass(frozen=True)
+class Venue:
+    """Where an event takes place: a name, an address, coordinates (WGS 84 degrees, both or
+    neither). ``load`` makes the event's ``location`` its text, so LOCATION, cards and the
+    JSON-LD place say the same."""
+
+    name: str
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def text(self) -> str:
+        """"Town hall, Grand-Place 1, 1000 Brussels": the name, then the address."""
+        return f"{self.name}, {self.address}" if self.address else self.name
+
+    @property
+    def map_url(self) -> str | None:
+        """The OpenStreetMap page of the coordinates (a link: no request is made)."""
+        if self.lat is None or self.lon is None:
+            return None
+        return (f"https://www.openstreetmap.org/?mlat={self.lat}&mlon={self.lon}"
+                f"#map=18/{self.lat}/{self.lon}")
+
+
+@dataclass(frozen=True)
 class Event:
     """One event. Times are resolved: ``start``/``end`` are aware datetimes in ``timezone``
     for timed events, or dates for all-day events, where ``end`` is *exclusive* (the day after
@@ -105,7 +130,8 @@ class Event:
     #: Where the event starts in events.yaml, for messages. Not part of its value (compare=False):
     #: an event that only moved in the file is the same event, and its rendered parts are reused.
     line: int = field(default=0, compare=False, metadata=NOT_CONTENT)
-    location: str = ""
+    location: str = ""  # the venue's text when there is one
+    venue: Venue | None = None
     url: str | None = None
     registration_url: str | None = None
     description: str = ""

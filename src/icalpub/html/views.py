@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from ..core import urls
-from ..core.model import Event, EventInputs
+from ..core.model import Event, EventInputs, Venue
 from ..core.richtext import render_markdown
 from ..feeds.kinds import ORGANISER, TOPIC
 from .links import EventLinks, cut, event_links
@@ -172,10 +172,13 @@ def json_ld(view: EventView, inputs: EventInputs) -> dict:
     event = view.event
     mode = attendance_mode(event.location)
     join = event.online.url if event.online else None
-    if join and mode != "Online":  # a place and a link to join
+    if event.venue:  # a place, and a link to join it may have
+        mode = "Mixed" if join or mode == "Mixed" else "Offline"
+    elif join and mode != "Online":
         mode = "Mixed"
     virtual = {"@type": "VirtualLocation", "url": join or event.registration_url or view.url}
-    place = {"@type": "Place", "name": event.location, "address": event.location}
+    place = venue_place(event.venue) if event.venue else \
+        {"@type": "Place", "name": event.location, "address": event.location}
     location: object = {"Online": virtual, "Offline": place, "Mixed": [place, virtual]}[mode]
     organizers = [
         {"@type": "Organization", "name": org.name, **({"url": org.url} if org.url else {}),
@@ -196,6 +199,19 @@ def json_ld(view: EventView, inputs: EventInputs) -> dict:
         "url": view.url,
         "description": view.description_text or event.title,
     }
+
+
+def venue_place(venue: Venue) -> dict:
+    """schema.org ``Place`` with a ``PostalAddress`` (the address as one line: its street
+    address; the name when there is none, as Google requires an address) and its
+    ``GeoCoordinates``."""
+    place: dict = {"@type": "Place", "name": venue.name,
+                   "address": {"@type": "PostalAddress",
+                               "streetAddress": venue.address or venue.name}}
+    if venue.lat is not None:
+        place["geo"] = {"@type": "GeoCoordinates", "latitude": venue.lat,
+                        "longitude": venue.lon}
+    return place
 
 
 def json_ld_script(view: EventView, inputs: EventInputs) -> str:

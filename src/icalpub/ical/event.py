@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm
 from icalendar import Event as VEvent
-from icalendar import vCalAddress, vRecur, vText, vUri
+from icalendar import vCalAddress, vGeo, vRecur, vText, vUri
 
 from ..core import urls
-from ..core.model import CalendarInfo, Event, EventInputs, Online, Tracked
+from ..core.model import CalendarInfo, Event, EventInputs, Online, Tracked, Venue
 from ..core.richtext import render_markdown
 from ..feeds.kinds import ORGANISER
 
@@ -81,6 +81,8 @@ def plain_description(inputs: EventInputs) -> str:
     parts = [description] if description else []
     if event.online:
         parts.append(join_text(event.online))
+    if event.venue and event.venue.map_url:
+        parts.append(f"Map: {event.venue.map_url}")
     if event.agenda:
         parts.append("Agenda:\n" + "\n".join(f"• {line}" for line in event.agenda))
     if inputs.organisers:
@@ -99,6 +101,9 @@ def html_description(inputs: EventInputs) -> str:
     parts = [render_markdown(event.description).html] if event.description else []
     if event.online:
         parts.append(join_html(event.online))
+    if event.venue and event.venue.map_url:
+        link = escape(event.venue.map_url)
+        parts.append(f'<p>Map: <a href="{link}">{escape(event.venue.name)}</a></p>')
     if event.agenda:
         items = "".join(f"<li>{escape(line)}</li>" for line in event.agenda)
         parts.append(f"<p><strong>Agenda</strong></p><ul>{items}</ul>")
@@ -154,10 +159,22 @@ def vevent(inputs: EventInputs, tracked: Tracked | None = None, *,
         component.add("EXDATE", list(event.exclude))
     if event.online and event.online.url:
         add_conference(component, event.online)
+    if event.venue and event.venue.lat is not None:
+        add_geo(component, event.venue)
     if alarms if alarms is not None else cal.reminders_in_feeds:
         for alarm in valarms(inputs):
             component.add_component(alarm)
     return component
+
+
+def add_geo(component: VEvent, venue: Venue) -> None:
+    """GEO (RFC 5545 §3.8.1.6) and Apple's structured location, which Apple Calendar shows as
+    a map with the venue's name and address (``geo:`` URI, RFC 5870)."""
+    component.add("GEO", vGeo((venue.lat, venue.lon)))
+    component.add("X-APPLE-STRUCTURED-LOCATION", vUri(f"geo:{venue.lat},{venue.lon}"),
+                  parameters={"VALUE": "URI", **({"X-ADDRESS": venue.address}
+                                                 if venue.address else {}),
+                              "X-TITLE": venue.name})
 
 
 def reminders(inputs: EventInputs) -> tuple[timedelta, ...]:

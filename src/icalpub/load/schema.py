@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from ..core.model import CalendarInfo, Event, Online, Organiser, Topic
+from ..core.model import CalendarInfo, Event, Online, Organiser, Topic, Venue
 from . import recurrence as rrules
 from . import values as v
 from .yamlfile import Invalid, Reader, is_null, shown
@@ -80,6 +80,44 @@ ONLINE = {
     "label": Field(v.text, doc="what the link is, e.g. `Zoom meeting`"),
     "code": Field(v.text, doc="an access code, passcode or meeting ID"),
 }
+_DEGREES = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,12})?")
+
+
+def _degrees(node: yaml.Node, limit: int, what: str, example: str) -> float:
+    raw = v.scalar(node).strip()
+    if len(raw) > 20 or not _DEGREES.fullmatch(raw):
+        hint = " (write the decimal point as a dot)" if re.fullmatch(r"-?[0-9]+,[0-9]+", raw[:20]) else ""
+        raise Invalid(f"{shown(raw)} is not a {what} in decimal degrees{hint}; write it as "
+                      f"{example}")
+    value = float(raw)
+    if not -limit <= value <= limit:
+        raise Invalid(f"{raw} is out of range; a {what} goes from -{limit} to {limit}")
+    return value + 0.0  # -0.0 is 0.0
+
+
+def _latitude(node: yaml.Node) -> float:
+    return _degrees(node, 90, "latitude", "50.8467 (north is positive)")
+
+
+def _longitude(node: yaml.Node) -> float:
+    return _degrees(node, 180, "longitude", "4.3525 (east is positive)")
+
+
+def _venue(found: Values) -> Venue:
+    values = {key: value for key, (value, _node) in found.items()}
+    for key, other in (("lat", "lon"), ("lon", "lat")):
+        if key in values and other not in values:
+            raise Invalid(f"`{key}` needs `{other}`: give both coordinates, or neither",
+                          node=found[key][1])
+    return Venue(**values)
+
+
+VENUE = {
+    "name": Field(v.text, required=True, doc="the place's name, e.g. `Town hall`"),
+    "address": Field(v.text, doc="its address on one line"),
+    "lat": Field(_latitude, doc="latitude in decimal degrees, e.g. `50.8467` (with `lon`)"),
+    "lon": Field(_longitude, doc="longitude in decimal degrees, e.g. `4.3525` (with `lat`)"),
+}
 EVENT = {
     "id": Field(v.slug, required=True, doc="stable slug; makes the UID — never change it"),
     "title": Field(v.text, required=True, doc="SUMMARY"),
@@ -89,6 +127,8 @@ EVENT = {
     "duration": Field(v.duration, doc="instead of end: `PT2H` or `1h30m`"),
     "timezone": Field(v.zone, doc="IANA zone of start/end (default: calendar.timezone)"),
     "location": Field(v.text, doc="where it happens, e.g. `Online (Zoom)`"),
+    "venue": Field(_venue, fields=VENUE, doc="instead of location: `name`, `address`, `lat`, "
+                                             "`lon`; LOCATION, GEO and a map link"),
     "url": Field(v.http_url, doc="the event's page (default: its page on this site)"),
     "registration_url": Field(v.http_url, doc="where to register"),
     "online": Field(_online, fields=ONLINE, doc="how to join online: `url`, `label`, `code`"),
@@ -317,6 +357,9 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     fields = {k: f for k, f in EVENT.items() if k != "id"}
     before = reader.reported
     found = read_fields(reader, node, where, fields, items)
+    if "venue" in found and "location" in found:
+        reader.error(found["location"][1], f"{where}.location", "give either `location` or "
+                     "`venue`: the venue is the location (LOCATION is its name and address)")
     _check_references(reader, found, where, "organisers", organisers)
     _check_references(reader, found, where, "topics", topics)
 
@@ -339,7 +382,8 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
     return Event(
         id=event_id, title=found["title"][0], start=start, end=end, timezone=zone,
         line=node.start_mark.line + 1,
-        location=_get(found, "location", ""),
+        location=found["venue"][0].text if "venue" in found else _get(found, "location", ""),
+        venue=_get(found, "venue", None),
         url=_get(found, "url", None),
         registration_url=_get(found, "registration_url", None),
         online=_get(found, "online", None),
