@@ -235,7 +235,7 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     resources: list[Resource] = []
     for feed in feeds:
         parts = [outputs[event.id].part for event in feed.events]
-        inputs = (feed.name, feed.description, cal, parts)
+        inputs = (feed.name, feed.description, feed.member, cal, parts)  # member: its colour
         resources += [
             cache.resource(feed.path, inputs, feed_ical, feed, cal, parts,
                            content_type=CONTENT_TYPE),

@@ -42,6 +42,7 @@ def test_every_event_restores_from_its_snapshot_as_json(data):
 @pytest.mark.parametrize("field, value", [
     ("online", None),
     ("venue", None),
+    ("image", None),
 ])
 def test_an_edit_of_a_content_field_changes_the_hash(data, field, value):
     event = next(e for e in data.events if getattr(e, field) is not None)
@@ -82,3 +83,12 @@ def test_reminders_are_not_content(data):
         edited = dataclasses.replace(event, reminders=(timedelta(hours=2),))
         assert digest(data, edited) == digest(data, event)
         assert "reminders" not in snapshot(data.inputs(event))["event"]
+
+
+def test_a_topic_colour_is_no_event_content(data):
+    """The colour is the feed's: an edit changes no event's hash (nor any event's inputs)."""
+    topics = dict(data.topics)
+    topics["climate"] = dataclasses.replace(topics["climate"], color="tomato")
+    edited = dataclasses.replace(data, topics=topics)
+    for event in data.events:
+        assert edited.inputs(event) == data.inputs(event)

@@ -86,3 +86,26 @@ def test_json_ld_place_with_postal_address_and_geo(site):
         {"@type": "Place", "name": "Café Central",
          "address": {"@type": "PostalAddress", "streetAddress": "Café Central"}},
         {"@type": "VirtualLocation", "url": "https://meet.example/cafe"}]
+
+
+IMAGE = "https://images.example.org/walk/cover.JPG?size=large"
+
+
+def test_image_is_og_image_json_ld_image_and_a_link(site):
+    html = page(site, "photo-walk")
+    meta = {a.get("property"): a.get("content") for tag, a in parse(html).elements
+            if tag == "meta" and "property" in a}
+    assert meta == {"og:type": "website", "og:title": "Photo walk",
+                    "og:url": "https://events.example.org/events/photo-walk",
+                    "og:image": IMAGE}
+    (event,) = json_ld(html)
+    assert event["image"] == [IMAGE]
+    assert buttons(html)["image"] == [IMAGE]
+    # shown as a link: the CSP's img-src 'self' data: would block it as an <img>
+    assert not [a for tag, a in parse(html).elements if tag == "img"]
+
+
+def test_no_image_no_open_graph(site):
+    html = page(site, "zoom-webinar")
+    assert b"og:" not in html
+    assert "image" not in json_ld(html)[0]

@@ -192,3 +192,61 @@ def test_apple_structured_location(site):
 def test_no_coordinates_no_geo(site):
     body = invite(site, "cafe-evening")
     assert b"GEO" not in body and b"X-APPLE-STRUCTURED-LOCATION" not in body
+
+
+# --- colours and images -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("path, name, hex_value", [
+    ("feeds/all.ics", "steelblue", "#4682B4"),  # the calendar's
+    ("feeds/topics/climate.ics", "forestgreen", "#228B22"),  # its topic's
+    ("feeds/topics/energy.ics", "steelblue", "#4682B4"),  # a topic without one: the calendar's
+    ("feeds/organisers/acme.ics", "steelblue", "#4682B4"),
+])
+def test_feed_colours_read_back_in_three_parsers(site, path, name, hex_value):
+    body = site.get(path).body
+    cal = icalendar.Calendar.from_ical(body)
+    assert (str(cal["COLOR"]), str(cal["X-APPLE-CALENDAR-COLOR"])) == (name, hex_value)
+    forget_vobject_zones(body)
+    parsed = vobject.readOne(body.decode())
+    assert parsed.contents["color"][0].value == name
+    assert parsed.contents["x-apple-calendar-color"][0].value == hex_value
+    ours = IcsCalendarStream.calendar_from_ics(body.decode())
+    assert ours.color == name
+    assert [x.value for x in ours.extras if x.name == "x-apple-calendar-color"] == [hex_value]
+
+
+def test_invites_and_events_carry_no_colour(site):
+    assert b"COLOR" not in invite(site, "zoom-webinar")
+    assert b"COLOR" not in site.get("feeds/all.ics").body.split(b"BEGIN:VEVENT")[1]
+
+
+def test_no_colour_no_colour_properties(data):
+    plain = dataclasses.replace(data, calendar=dataclasses.replace(data.calendar, color=None))
+    feeds = build_site(plain)
+    assert b"COLOR" not in feeds.get("feeds/all.ics").body
+    assert b"COLOR:forestgreen" in feeds.get("feeds/topics/climate.ics").body
+
+
+def test_image_reads_back_in_three_parsers(site):
+    url = "https://images.example.org/walk/cover.JPG?size=large"
+    body = invite(site, "photo-walk")
+    image = icalendar_event(body)["IMAGE"]
+    assert str(image) == url
+    assert dict(image.params) == {"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": "image/jpeg"}
+    (found,) = ical_event(body).image
+    assert (found.uri, found.display.value, found.format_type) == (url, "BADGE", "image/jpeg")
+    line = vobject_event(body).contents["image"][0]
+    assert line.value == url and line.params["DISPLAY"] == ["BADGE"]
+    for parser in PARSERS.values():
+        (event,) = parser(body)
+        assert event.description == f"Image: {url}"
+
+
+def test_a_live_topic_colour_edit_renders_the_topic_feed_again(data, site):
+    """The colour is the feed's, not its events': the feed is kept by what it is made of,
+    its member (the topic) included."""
+    topics = dict(data.topics)
+    topics["climate"] = dataclasses.replace(topics["climate"], color="tomato")
+    edited = build_site(dataclasses.replace(data, topics=topics), previous=site)
+    assert b"COLOR:tomato" in edited.get("feeds/topics/climate.ics").body
+    assert edited.get("feeds/all.ics") is site.get("feeds/all.ics")  # the others are kept

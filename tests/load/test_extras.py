@@ -151,3 +151,43 @@ def test_venue_values(tmp_path):
     assert event.location == "Town hall, Grand-Place 1, Brussels"
     assert (event.venue.lat, event.venue.lon) == (0.0, 4.3525)
     assert str(event.venue.lat) == "0.0"
+
+
+def test_colour_and_image_problems_all_at_once(tmp_path):
+    head = HEAD.replace("  timezone: Europe/Brussels\n", """\
+  timezone: Europe/Brussels
+  color: "#4682B4"
+""").replace("    name: Climate\n", """\
+    name: Climate
+    color: rebeccapurple
+""")  # two lines more: the events start on line 11
+    found = problems(tmp_path, EVENT.format(id="a") + """\
+  image: http://images.example.org/a.png
+""" + EVENT.format(id="b") + """\
+  image: /a.png
+""", head)
+    assert found == [
+        "5:10: calendar.color: '#4682B4' is a hex value; calendars take a CSS3 colour name "
+        "(RFC 7986): the nearest is 'steelblue'",
+        "9:12: topics.climate.color: 'rebeccapurple' is a CSS4 name; calendars take CSS3's "
+        "(RFC 7986): the nearest is 'darkslateblue'",
+        "15:10: a.image: 'http://images.example.org/a.png' is not https (a page served over "
+        "https does not show an http image); write 'https://images.example.org/a.png'",
+        "20:10: b.image: '/a.png' is not an http(s) URL; write it as https://example.org/page",
+    ]
+
+
+def test_colour_values(tmp_path):
+    head = HEAD.replace("  timezone: Europe/Brussels\n", "  timezone: Europe/Brussels\n"
+                        "  color: DarkOrange\n")
+    data = load(tmp_path, EVENT.format(id="a"), head)
+    assert data.calendar.color == "darkorange"
+    assert data.topics["climate"].color is None
+
+
+def test_a_misspelt_colour(tmp_path):
+    head = HEAD.replace("  timezone: Europe/Brussels\n", "  timezone: Europe/Brussels\n"
+                        "  color: stealblue\n")
+    assert problems(tmp_path, EVENT.format(id="a"), head) == [
+        "5:10: calendar.color: 'stealblue' is not a CSS3 colour name; did you mean 'steelblue'? "
+        "write a name such as 'steelblue' or 'darkorange' (the CSS3 list; RFC 7986)"]

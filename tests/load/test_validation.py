@@ -18,7 +18,8 @@ def problems(name: str) -> list[str]:
 
 # (line, column, where, message fragment) — one row per rule, all from the same file.
 MANY = [
-    (5, 3, "calendar.colour", "unknown key; expected one of: name, description, base_url"),
+    (5, 3, "calendar.colour", "unknown key; did you mean 'color'? expected one of: name, "
+                              "description, base_url"),
     (13, 9, "events[0].id", "'Bad_Slug' is not a valid slug"),
     (17, 5, "missing-title", "missing required key `title`"),
     (22, 15, "no-such-zone.timezone", "'Europe/Brusels' is not an IANA time zone"),

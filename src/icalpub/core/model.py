@@ -52,6 +52,8 @@ class CalendarInfo:
     #: VALARMs in invites, and in feeds only if ``reminders_in_feeds``.
     reminders: tuple[timedelta, ...] = ()
     reminders_in_feeds: bool = False
+    #: A CSS3 colour name (RFC 7986 COLOR) of its feeds; no event shows it.
+    color: str | None = field(default=None, metadata=NOT_SHOWN)
 
     def today(self, now: datetime) -> date:
         """The date at instant ``now`` in the calendar's zone (UTC without one): the day a
@@ -79,6 +81,7 @@ class Topic:
     slug: str
     name: str
     description: str = field(default="", metadata=NOT_SHOWN)  # on the topic's own page
+    color: str | None = field(default=None, metadata=NOT_SHOWN)  # its feed's, a CSS3 name
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class Event:
     venue: Venue | None = None
     url: str | None = None
     registration_url: str | None = None
+    image: str | None = None  # an https URL
     description: str = ""
     agenda: tuple[str, ...] = ()
     organisers: tuple[str, ...] = ()  # slugs; the first is the main organiser

@@ -198,6 +198,7 @@ def json_ld(view: EventView, inputs: EventInputs) -> dict:
         "organizer": organizers[0] if len(organizers) == 1 else organizers,
         "url": view.url,
         "description": view.description_text or event.title,
+        **({"image": [event.image]} if event.image else {}),
     }
 
 

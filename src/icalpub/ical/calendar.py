@@ -10,6 +10,7 @@ from icalendar import Calendar, Timezone, vDuration, vText
 
 from .. import __version__
 from ..core import urls
+from ..core.colors import CSS3_COLORS
 from ..core.model import CalendarInfo, Event, EventInputs, EventsData, Tracked
 from ..feeds.kinds import Feed
 from .event import vevent
@@ -72,7 +73,16 @@ def feed_header(feed: Feed, info: CalendarInfo) -> Calendar:
     cal.add("X-PUBLISHED-TTL", vDuration(info.refresh))
     if writes_x_wr_timezone(feed, info):
         cal.add("X-WR-TIMEZONE", info.timezone)
+    color = feed_color(feed, info)
+    if color:  # RFC 7986 §5.9: a CSS3 name; Apple Calendar reads its own property, in hex
+        cal.add("COLOR", color)
+        cal.add("X-APPLE-CALENDAR-COLOR", CSS3_COLORS[color].upper())
     return cal
+
+
+def feed_color(feed: Feed, info: CalendarInfo) -> str | None:
+    """A feed's colour: its topic's (any member with a ``color``), else the calendar's."""
+    return getattr(feed.member, "color", None) or info.color
 
 
 def writes_x_wr_timezone(feed: Feed, info: CalendarInfo) -> bool:

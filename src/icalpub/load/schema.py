@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from ..core.colors import CSS3_COLORS, nearest
 from ..core.model import CalendarInfo, Event, Online, Organiser, Topic, Venue
 from . import recurrence as rrules
 from . import values as v
@@ -54,6 +55,8 @@ CALENDAR = {
                        doc="reminders of every event, before its start: `[PT15M, P1D]`"),
     "reminders_in_feeds": Field(lambda node: _boolean(node),
                                 doc="`true`: feeds carry the reminders too (default `false`)"),
+    "color": Field(lambda node: _color(node), doc="the feeds' colour, a CSS3 colour name such "
+                                                  "as `steelblue` (COLOR)"),
 }
 ORGANISER = {
     "name": Field(v.text, required=True, doc="the organiser's name"),
@@ -63,6 +66,8 @@ ORGANISER = {
 TOPIC = {
     "name": Field(v.text, required=True, doc="the topic's name; becomes a CATEGORIES value"),
     "description": Field(v.multiline_text, doc="what the topic covers"),
+    "color": Field(lambda node: _color(node), doc="its feed's colour, a CSS3 colour name "
+                                                  "(default: the calendar's)"),
 }
 def _online(found: Values) -> Online:
     values = {key: value for key, (value, _node) in found.items()}
@@ -132,6 +137,8 @@ EVENT = {
     "url": Field(v.http_url, doc="the event's page (default: its page on this site)"),
     "registration_url": Field(v.http_url, doc="where to register"),
     "online": Field(_online, fields=ONLINE, doc="how to join online: `url`, `label`, `code`"),
+    "image": Field(lambda node: _https_url(node), doc="an https URL of an image of the event "
+                                                      "(IMAGE, og:image)"),
     "description": Field(v.markdown_text, doc="multi-line text"),
     "agenda": Field(v.text, many=True, doc="list of programme lines"),
     "organisers": Field(v.slug, many=True, doc="organiser slugs, main organiser first"),
@@ -249,6 +256,7 @@ def build_calendar(reader: Reader, node: yaml.Node | None, base_url_override: st
         feeds_past=_get(found, "feeds", {}).get("past"),
         reminders=_get(found, "reminders", ()),
         reminders_in_feeds=_get(found, "reminders_in_feeds", False),
+        color=_get(found, "color", None),
     )
 
 
@@ -298,6 +306,34 @@ def _reminder(node: yaml.Node) -> timedelta:
             raise Invalid(f"{raw!r} is longer than a year; a reminder goes off at most a year "
                           "before the start") from None
         raise
+
+
+def _color(node: yaml.Node) -> str:
+    """A CSS3 colour name (RFC 7986 COLOR allows names only), in any case; a hex value is
+    answered with the nearest name."""
+    raw = v.scalar(node).strip()
+    name = raw.lower()
+    if name in CSS3_COLORS:
+        return name
+    if re.fullmatch(r"#?[0-9a-f]{6}", name):
+        hex_value = name if name.startswith("#") else f"#{name}"
+        raise Invalid(f"{raw!r} is a hex value; calendars take a CSS3 colour name (RFC 7986): "
+                      f"the nearest is {nearest(hex_value)!r}")
+    if name == "rebeccapurple":  # the one name CSS4 added
+        raise Invalid(f"{raw!r} is a CSS4 name; calendars take CSS3's (RFC 7986): the nearest "
+                      f"is {nearest('#663399')!r}")
+    close = difflib.get_close_matches(name[:40], CSS3_COLORS, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise Invalid(f"{shown(raw)} is not a CSS3 colour name; {hint}write a name such as "
+                  "'steelblue' or 'darkorange' (the CSS3 list; RFC 7986)")
+
+
+def _https_url(node: yaml.Node) -> str:
+    value = v.http_url(node)
+    if not value.lower().startswith("https://"):
+        raise Invalid(f"{shown(value)} is not https (a page served over https does not show "
+                      f"an http image); write {shown('https://' + value.split('://', 1)[1])}")
+    return value
 
 
 def _boolean(node: yaml.Node) -> bool:
@@ -387,6 +423,7 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
         url=_get(found, "url", None),
         registration_url=_get(found, "registration_url", None),
         online=_get(found, "online", None),
+        image=_get(found, "image", None),
         description=_get(found, "description", ""),
         agenda=_get(found, "agenda", ()),
         organisers=_get(found, "organisers", ()),
