@@ -109,3 +109,14 @@ def test_no_image_no_open_graph(site):
     html = page(site, "zoom-webinar")
     assert b"og:" not in html
     assert "image" not in json_ld(html)[0]
+
+
+def test_attachments_are_links(site):
+    html = page(site, "photo-walk")
+    assert buttons(html)["attachment"] == [
+        "https://docs.example.org/walk/route.pdf",
+        "https://docs.example.org/walk/Slides%20final.pptx",
+        "https://docs.example.org/walk/notes"]
+    text = " ".join(" ".join(parse(html).text).split())
+    assert "Attachments Route; map, and notes Slides final.pptx Notes" in text
+    assert b"Attachments" not in page(site, "zoom-webinar")

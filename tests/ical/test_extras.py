@@ -239,7 +239,7 @@ def test_image_reads_back_in_three_parsers(site):
     assert line.value == url and line.params["DISPLAY"] == ["BADGE"]
     for parser in PARSERS.values():
         (event,) = parser(body)
-        assert event.description == f"Image: {url}"
+        assert event.description.endswith(f"\n\nImage: {url}")
 
 
 def test_a_live_topic_colour_edit_renders_the_topic_feed_again(data, site):
@@ -250,3 +250,40 @@ def test_a_live_topic_colour_edit_renders_the_topic_feed_again(data, site):
     edited = build_site(dataclasses.replace(data, topics=topics), previous=site)
     assert b"COLOR:tomato" in edited.get("feeds/topics/climate.ics").body
     assert edited.get("feeds/all.ics") is site.get("feeds/all.ics")  # the others are kept
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+DOCS = [("https://docs.example.org/walk/route.pdf", "application/pdf"),
+        ("https://docs.example.org/walk/Slides%20final.pptx",
+         "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+        ("https://docs.example.org/walk/notes", None)]  # no extension: no FMTTYPE
+
+
+def test_attachments_read_back_in_three_parsers(site):
+    body = invite(site, "photo-walk")
+    attach = icalendar_event(body)["ATTACH"]
+    assert [(str(a), a.params.get("FMTTYPE")) for a in attach] == DOCS
+    assert [(a.uri, a.fmttype) for a in ical_event(body).attach] == DOCS
+    assert [(a.value, (a.params.get("FMTTYPE") or [None])[0])
+            for a in vobject_event(body).contents["attach"]] == DOCS
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_attachments_are_lines_of_the_description(site, parser):
+    (event,) = PARSERS[parser](invite(site, "photo-walk"))
+    assert event.description.startswith(
+        "Attachments:\n• Route; map, and notes: https://docs.example.org/walk/route.pdf\n"
+        "• Slides final.pptx: https://docs.example.org/walk/Slides%20final.pptx\n"
+        "• Notes: https://docs.example.org/walk/notes\n\n")
+
+
+def test_media_types_do_not_depend_on_the_machine():
+    from icalpub.ical.event import media_type
+
+    assert media_type("https://x.example/a.PDF?x=1#p") == "application/pdf"
+    assert media_type("https://x.example/a.docx") == \
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    assert media_type("https://x.example/a.webp") == "image/webp"
+    assert media_type("https://x.example/download?file=a.pdf") is None  # the path decides
+    assert media_type("https://x.example/a.unknownext") is None

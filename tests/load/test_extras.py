@@ -191,3 +191,34 @@ def test_a_misspelt_colour(tmp_path):
     assert problems(tmp_path, EVENT.format(id="a"), head) == [
         "5:10: calendar.color: 'stealblue' is not a CSS3 colour name; did you mean 'steelblue'? "
         "write a name such as 'steelblue' or 'darkorange' (the CSS3 list; RFC 7986)"]
+
+
+def test_attachment_problems_all_at_once(tmp_path):
+    found = problems(tmp_path, EVENT.format(id="a") + """\
+  attachments:
+    - url: https://docs.example.org/a.pdf
+    - title: Slides
+    - url: docs/b.pdf
+      titel: B
+""" + EVENT.format(id="b") + """\
+  attachments: {url: https://docs.example.org/a.pdf}
+""")
+    assert found == [
+        "15:7: a.attachments[1]: missing required key `url` (where the document is)",
+        "16:12: a.attachments[2].url: 'docs/b.pdf' is not an http(s) URL; write it as "
+        "https://example.org/page",
+        "17:7: a.attachments[2].titel: unknown key; did you mean 'title'? expected one of: url, "
+        "title",
+        "22:16: b.attachments: expected a list (lines starting with `- `), got a mapping",
+    ]
+
+
+def test_attachment_names(tmp_path):
+    data = load(tmp_path, EVENT.format(id="a") + """\
+  attachments:
+    - {url: "https://docs.example.org/x/R%C3%A9sum%C3%A9.pdf"}
+    - {url: "https://docs.example.org/"}
+    - {url: "https://docs.example.org/a.pdf", title: The agenda}
+""")
+    assert [a.name for a in data.events[0].attachments] == [
+        "Résumé.pdf", "https://docs.example.org/", "The agenda"]

@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 T = TypeVar("T")
 
@@ -120,6 +120,22 @@ class Venue:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A document of an event, by reference (ATTACH), and what to call it."""
+
+    url: str
+    title: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Its title, else the last part of its URL's path ("agenda.pdf"), else the URL."""
+        if self.title:
+            return self.title
+        path = unquote(urlsplit(self.url).path).rstrip("/")
+        return path.rsplit("/", 1)[-1] or self.url
+
+
+@dataclass(frozen=True)
 class Event:
     """One event. Times are resolved: ``start``/``end`` are aware datetimes in ``timezone``
     for timed events, or dates for all-day events, where ``end`` is *exclusive* (the day after
@@ -138,6 +154,7 @@ class Event:
     url: str | None = None
     registration_url: str | None = None
     image: str | None = None  # an https URL
+    attachments: tuple[Attachment, ...] = ()
     description: str = ""
     agenda: tuple[str, ...] = ()
     organisers: tuple[str, ...] = ()  # slugs; the first is the main organiser

@@ -91,6 +91,9 @@ def plain_description(inputs: EventInputs) -> str:
         parts.append(f"Organised by: {', '.join(org.name for org in inputs.organisers)}")
     if event.registration_url:
         parts.append(f"Register: {event.registration_url}")
+    if event.attachments:
+        parts.append("Attachments:\n" + "\n".join(f"• {a.name}: {a.url}"
+                                                    for a in event.attachments))
     if event.image:
         parts.append(f"Image: {event.image}")
     if event.contacts:
@@ -117,6 +120,10 @@ def html_description(inputs: EventInputs) -> str:
     if event.registration_url:
         link = escape(event.registration_url)
         parts.append(f'<p>Register: <a href="{link}">{link}</a></p>')
+    if event.attachments:
+        items = "".join(f'<li><a href="{escape(a.url)}">{escape(a.name)}</a></li>'
+                        for a in event.attachments)
+        parts.append(f"<p>Attachments:</p><ul>{items}</ul>")
     if event.image:  # a link, not an <img>: a mail or calendar app would fetch it
         link = escape(event.image)
         parts.append(f'<p>Image: <a href="{link}">{link}</a></p>')
@@ -170,6 +177,10 @@ def vevent(inputs: EventInputs, tracked: Tracked | None = None, *,
         add_geo(component, event.venue)
     if event.image:
         add_image(component, event.image)
+    for attachment in event.attachments:
+        kind = media_type(attachment.url)
+        component.add("ATTACH", vUri(attachment.url),
+                      parameters={"FMTTYPE": kind} if kind else None)
     if alarms if alarms is not None else cal.reminders_in_feeds:
         for alarm in valarms(inputs):
             component.add_component(alarm)

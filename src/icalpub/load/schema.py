@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from ..core.colors import CSS3_COLORS, nearest
-from ..core.model import CalendarInfo, Event, Online, Organiser, Topic, Venue
+from ..core.model import Attachment, CalendarInfo, Event, Online, Organiser, Topic, Venue
 from . import recurrence as rrules
 from . import values as v
 from .yamlfile import Invalid, Reader, is_null, shown
@@ -123,6 +123,14 @@ VENUE = {
     "lat": Field(_latitude, doc="latitude in decimal degrees, e.g. `50.8467` (with `lon`)"),
     "lon": Field(_longitude, doc="longitude in decimal degrees, e.g. `4.3525` (with `lat`)"),
 }
+def _attachment(found: Values) -> Attachment:
+    return Attachment(**{key: value for key, (value, _node) in found.items()})
+
+
+ATTACHMENT = {
+    "url": Field(v.http_url, required=True, doc="where the document is"),
+    "title": Field(v.text, doc="what it is (default: its file name)"),
+}
 EVENT = {
     "id": Field(v.slug, required=True, doc="stable slug; makes the UID — never change it"),
     "title": Field(v.text, required=True, doc="SUMMARY"),
@@ -139,6 +147,8 @@ EVENT = {
     "online": Field(_online, fields=ONLINE, doc="how to join online: `url`, `label`, `code`"),
     "image": Field(lambda node: _https_url(node), doc="an https URL of an image of the event "
                                                       "(IMAGE, og:image)"),
+    "attachments": Field(_attachment, many=True, fields=ATTACHMENT,
+                         doc="documents: a list of `url` and `title` (ATTACH)"),
     "description": Field(v.markdown_text, doc="multi-line text"),
     "agenda": Field(v.text, many=True, doc="list of programme lines"),
     "organisers": Field(v.slug, many=True, doc="organiser slugs, main organiser first"),
@@ -424,6 +434,7 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
         registration_url=_get(found, "registration_url", None),
         online=_get(found, "online", None),
         image=_get(found, "image", None),
+        attachments=_get(found, "attachments", ()),
         description=_get(found, "description", ""),
         agenda=_get(found, "agenda", ()),
         organisers=_get(found, "organisers", ()),
