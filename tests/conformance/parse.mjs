@@ -1,6 +1,7 @@
 // Read calendar files with two JavaScript parsers and print every event's occurrences as JSON.
 //
 //   node parse.mjs UNTIL MAX FILE...   (run with TZ=UTC; test_conformance.py does)
+//   WINDOW_YEARS=N: node-ical is asked for N years at a time (default 1)
 //
 // Output: {"ical.js": {FILE: RESULT}, "node-ical": {FILE: RESULT}}, where RESULT is
 // {"events": {UID: [[START, END], ...]}} or {"error": MESSAGE}. Timed instants are UTC
@@ -22,6 +23,7 @@ const nodeIcal = require('node-ical');
 const [until, max, ...files] = process.argv.slice(2);
 const UNTIL = new Date(until);
 const MAX = Number(max);
+const WINDOW_YEARS = Number(process.env.WINDOW_YEARS || 1);
 
 function pad(n, w = 2) {
   return String(n).padStart(w, '0');
@@ -74,12 +76,15 @@ function withNodeIcal(text) {
   for (const item of Object.values(parsed)) {
     if (!item || item.type !== 'VEVENT') continue;
     const allDay = Boolean(item.start && item.start.dateOnly);
-    // Expanded a year at a time: rrule-temporal stops with "Maximum iterations (10000)"
-    // for a range holding more occurrences than that (a daily series over 30 years).
+    // Expanded a year at a time (WINDOW_YEARS): rrule-temporal stops with "Maximum
+    // iterations (10000)" for a range holding more occurrences than that (a daily series
+    // over 30 years).
     const occurrences = [];
     let from = new Date(Date.UTC(1900, 0, 1));
     while (from < UNTIL && occurrences.length < MAX) {
-      const next = item.rrule ? Date.UTC(Math.max(from.getUTCFullYear(), item.start.getUTCFullYear() - 1) + 1, 0, 1) : UNTIL.getTime();
+      const next = item.rrule
+        ? Date.UTC(Math.max(from.getUTCFullYear(), item.start.getUTCFullYear() - 1) + WINDOW_YEARS, 0, 1)
+        : UNTIL.getTime();
       const to = new Date(Math.min(next, UNTIL.getTime()));
       const instances = nodeIcal.expandRecurringEvent(item, { from, to });
       for (const instance of instances) {

@@ -266,3 +266,15 @@ PYTHON_READERS = {
     "ical": with_ha_ical,
     "recurring-ical-events": with_recurring_ical_events,
 }
+
+
+def read_slice(name: str, texts: dict[str, str]) -> dict[str, dict]:
+    """``{label: {"events": occurrences}}`` for each text read by the Python reader ``name``
+    (``{"error": ...}`` where it fails: a finding, not a crash of the test)."""
+    read, found = PYTHON_READERS[name], {}
+    for label, text in texts.items():
+        try:
+            found[label] = {"events": read(text)}
+        except Exception as exc:  # noqa: BLE001
+            found[label] = {"error": f"{type(exc).__name__}: {exc}"}
+    return found
