@@ -182,7 +182,10 @@ class Site:
             if not 1 <= number <= len(pages):
                 return None
             page = pages[number - 1]
-            shown = feed.events[page.first - 1:page.last]
+            ended = past(data, self.as_of)  # upcoming first, then the latest past ones
+            found = [e for e in feed.events if not ended(e)] + \
+                [e for e in reversed(feed.events) if ended(e)]
+            shown = found[page.first - 1:page.last]
             cards = [(out.month, out.card) for out in (self.outputs(e, shell) for e in shown)]
             return Resource(path, search_page(shell, feed, query, describe(query, data),
                                               chips(query, data, shell), page, cards), HTML_TYPE)
