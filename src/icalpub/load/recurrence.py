@@ -306,11 +306,20 @@ def check_wall_times(rule: _rrule.rrule, zone: str, length: timedelta,
     last_year = None
     if rule._count is None and rule._until is None:  # noqa: SLF001
         last_year = max(open_end_year(zone, start.year), start.year + CALENDAR_CYCLE_YEARS)
+    span = length.days + 1  # how many local days after its first an occurrence may touch
+    changes: set[int] = set()  # day ordinals on or next to a change, of the years seen so far
+    seen_year = None
     for occurrence in _occurrences(rule):
-        if last_year is not None and occurrence.year > last_year:
+        year = occurrence.year
+        if last_year is not None and year > last_year:
             return
-        if occurrence in excluded:
-            continue
+        if year != seen_year:
+            seen_year = year
+            for near in range(year, year + 2 + span // 365):
+                changes |= _change_days(zone, near)
+        first = occurrence.toordinal()
+        if all(first + i not in changes for i in range(span + 1)) or occurrence in excluded:
+            continue  # no change of offset near it: the common case, decided without zoneinfo
         early, late = occurrence.replace(tzinfo=tz), occurrence.replace(tzinfo=tz, fold=1)
         if early.utcoffset() != late.utcoffset():
             if early.astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None) != occurrence:
@@ -331,6 +340,25 @@ def check_wall_times(rule: _rrule.rrule, zone: str, length: timedelta,
                               "occurrence ends (RFC 5545 keeps the first one's length in hours, "
                               "many apps its end on the clock); exclude it and add it as an "
                               "event of its own, or shorten the event")
+
+
+@lru_cache(maxsize=4096)
+def _change_days(zone: str, year: int) -> frozenset[int]:
+    """The local days (ordinals) of ``year`` on or next to which ``zone`` changes its UTC
+    offset (probed every 12 hours; no zone has changed twice within that since 1970)."""
+    tz = ZoneInfo(zone)
+    days: set[int] = set()
+    step = timedelta(hours=12)
+    t = datetime(year, 1, 1, tzinfo=timezone.utc) - 2 * step
+    before = t.astimezone(tz)
+    while t.year <= year:
+        t += step
+        after = t.astimezone(tz)
+        if after.utcoffset() != before.utcoffset():
+            for moment in (before, after):
+                days.update(moment.toordinal() + i for i in (-1, 0, 1))
+        before = after
+    return frozenset(days)
 
 
 def _shown(moment: datetime) -> str:
