@@ -353,12 +353,14 @@ def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
         for rule in footer:
             for rrule in rule.rrules() or ():
                 onsets = [t for t in transitions[tail:] if _fits(t, rule, rrule)]
-                year = transitions[tail].utc.year
-                while not onsets:  # a part that the scanned years did not use
-                    year += 1
-                    candidate = rule.onset(year)
-                    onsets = [candidate] if _fits(candidate, rule, rrule) else []
-                observances.append(_observance(onsets[0], rrule))
+                # A part that the scanned years did not use starts at its first later onset
+                # (weekdays and dates repeat every 400 years: one that never comes is left out).
+                later = (rule.onset(year) for year in range(transitions[tail].utc.year + 1,
+                                                            transitions[tail].utc.year + 401))
+                first = onsets[0] if onsets else next(
+                    (t for t in later if _fits(t, rule, rrule)), None)
+                if first is not None:
+                    observances.append(_observance(first, rrule))
         for observance in sorted(observances, key=lambda o: o.DTSTART):
             vtimezone.add_component(observance)
     return vtimezone
