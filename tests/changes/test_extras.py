@@ -44,6 +44,7 @@ def test_every_event_restores_from_its_snapshot_as_json(data):
     ("venue", None),
     ("image", None),
     ("attachments", ()),
+    ("occurrences", ()),
 ])
 def test_an_edit_of_a_content_field_changes_the_hash(data, field, value):
     event = next(e for e in data.events if getattr(e, field) not in (None, ()))
@@ -93,3 +94,27 @@ def test_a_topic_colour_is_no_event_content(data):
     edited = dataclasses.replace(data, topics=topics)
     for event in data.events:
         assert edited.inputs(event) == data.inputs(event)
+
+
+def test_editing_an_occurrence_raises_the_series_sequence_for_every_vevent(data, tmp_path):
+    """An override is part of the series: its content is in the series' hash, and all the
+    series' VEVENTs go out with the one SEQUENCE and DTSTAMP (RFC 5545 §3.8.7.4)."""
+    import icalendar
+
+    from icalpub.site import build_site
+
+    first = reconcile(State(), data, NOW)
+    event = next(e for e in data.events if e.id == "weekly-call")
+    moved = dataclasses.replace(event.occurrences[0], title="Weekly call (moved again)")
+    edited = dataclasses.replace(data, events=tuple(
+        dataclasses.replace(e, occurrences=(moved, *e.occurrences[1:])) if e is event else e
+        for e in data.events))
+    later = NOW.replace(day=2)
+    outcome = reconcile(first.state, edited, later)
+    assert [(c.kind, c.event_id, c.sequence) for c in outcome.changes] == [
+        ("changed", "weekly-call", 1)]
+    body = build_site(outcome.data, outcome.tracked).get("events/weekly-call.ics").body
+    components = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert len(components) == 3
+    assert {c["SEQUENCE"] for c in components} == {1}
+    assert {c.decoded("DTSTAMP") for c in components} == {later}

@@ -120,3 +120,19 @@ def test_attachments_are_links(site):
     text = " ".join(" ".join(parse(html).text).split())
     assert "Attachments Route; map, and notes Slides final.pptx Notes" in text
     assert b"Attachments" not in page(site, "zoom-webinar")
+
+
+def test_changed_occurrences_on_the_series_page(site):
+    html = page(site, "weekly-call")
+    items = [a for tag, a in parse(html).elements if tag == "ul" and a.get("class") == "changes"]
+    assert items
+    text = " ".join(" ".join(parse(html).text).split())
+    assert ("Tuesday 16 March 2021, 10:00: moved to Wednesday 17 March 2021, 14:00–15:00 CET; "
+            "“Weekly call (moved)”; at Room 2") in text
+    assert "Tuesday 23 March 2021, 10:00: cancelled" in text
+    assert "Tuesday 6 April 2021, 10:00: moved to Thursday 8 April 2021, 09:00–11:30 CEST" in text
+    fair = " ".join(" ".join(parse(page(site, "monthly-fair")).text).split())
+    assert ("Saturday 13 February 2021: moved to Saturday 20 February 2021 – Sunday 21 "
+            "February 2021 (all day)") in fair
+    assert "Saturday 13 March 2021: Spring edition, with food." in fair
+    assert b'class="changes"' not in page(site, "zoom-webinar")

@@ -5,7 +5,7 @@ text lines every client shows (DESCRIPTION)."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import icalendar
 import pytest
@@ -287,3 +287,139 @@ def test_media_types_do_not_depend_on_the_machine():
     assert media_type("https://x.example/a.webp") == "image/webp"
     assert media_type("https://x.example/download?file=a.pdf") is None  # the path decides
     assert media_type("https://x.example/a.unknownext") is None
+
+
+# --- moved or cancelled occurrences -----------------------------------------------------------
+
+def utc(value):
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc)
+    return value
+
+
+def with_recurring_ical_events(body: bytes, uid: str) -> list[tuple]:
+    """Occurrences as recurring-ical-events (on icalendar) expands them."""
+    import recurring_ical_events
+
+    cal = icalendar.Calendar.from_ical(body)
+    return sorted((utc(e.decoded("DTSTART")), utc(e.decoded("DTEND")), str(e["SUMMARY"]),
+                   str(e.get("LOCATION", "")))
+                  for e in recurring_ical_events.of(cal).between(date(2020, 1, 1), date(2022, 1, 1))
+                  if str(e["UID"]) == uid)
+
+
+def with_ical(body: bytes, uid: str) -> list[tuple]:
+    """Occurrences on Home Assistant's ical timeline."""
+    from itertools import takewhile
+
+    cal = IcsCalendarStream.calendar_from_ics(body.decode())
+    return sorted((utc(e.dtstart), utc(e.dtend), e.summary, e.location or "")
+                  for e in takewhile(lambda e: e.dtstart.year < 2022, cal.timeline)
+                  if e.uid == uid)
+
+
+def with_vobject(body: bytes, uid: str) -> list[tuple]:
+    """vobject expands a rule (``getrruleset``) but leaves overrides to its caller: done here
+    as a client does, by RECURRENCE-ID."""
+    forget_vobject_zones(body)
+    cal = vobject.readOne(body.decode())
+    mine = [e for e in cal.vevent_list if e.uid.value == uid]
+    overrides = {utc(e.contents["recurrence-id"][0].value): e for e in mine
+                 if "recurrence-id" in e.contents}
+    (master,) = [e for e in mine if "recurrence-id" not in e.contents]
+
+    def row(e, start=None):
+        first, last = e.dtstart.value, e.dtend.value
+        start = first if start is None else start
+        if not isinstance(first, datetime):  # all-day: vobject yields midnights
+            start = start.date() if isinstance(start, datetime) else start
+        location = e.contents["location"][0].value if "location" in e.contents else ""
+        return utc(start), utc(start + (last - first)), e.summary.value, location
+
+    found = [row(e) for e in overrides.values()]
+    for start in master.getrruleset(addRDate=True):
+        if start.year > 2021:
+            break
+        key = utc(start) if isinstance(master.dtstart.value, datetime) else start.date()
+        if key not in overrides:
+            found.append(row(master, start))
+    return sorted(found)
+
+
+EXPANDERS = {"recurring-ical-events": with_recurring_ical_events, "ical": with_ical,
+             "vobject": with_vobject}
+Z = timezone.utc
+WEEKLY = [
+    (datetime(2021, 3, 2, 9, tzinfo=Z), datetime(2021, 3, 2, 10, tzinfo=Z), "Weekly call", "Room 1"),
+    # 9 March: excluded; 16 March moved to the 17th, another room and title
+    (datetime(2021, 3, 17, 13, tzinfo=Z), datetime(2021, 3, 17, 14, tzinfo=Z),
+     "Weekly call (moved)", "Room 2"),
+    # 23 March: cancelled; 30 March (summer time) unchanged
+    (datetime(2021, 3, 30, 8, tzinfo=Z), datetime(2021, 3, 30, 9, tzinfo=Z), "Weekly call",
+     "Room 1"),
+    # 6 April, the last, moved past the series' end
+    (datetime(2021, 4, 8, 7, tzinfo=Z), datetime(2021, 4, 8, 9, 30, tzinfo=Z), "Weekly call",
+     "Room 1"),
+]
+
+
+@pytest.mark.parametrize("expander", EXPANDERS)
+@pytest.mark.parametrize("path", ["events/weekly-call.ics", "feeds/all.ics"])
+def test_every_parser_expands_the_changed_series_alike(site, expander, path):
+    body = site.get(path).body
+    assert EXPANDERS[expander](body, "weekly-call@events.example.org") == WEEKLY
+
+
+@pytest.mark.parametrize("expander", EXPANDERS)
+def test_an_all_day_occurrence_moved_and_lengthened(site, expander):
+    found = EXPANDERS[expander](invite(site, "monthly-fair"), "monthly-fair@events.example.org")
+    starts = [(start, end) for start, end, _title, _where in found]
+    assert (date(2021, 2, 20), date(2021, 2, 22)) in starts  # moved, two days
+    assert (date(2021, 2, 13), date(2021, 2, 14)) not in starts  # not at its old date
+    assert (date(2021, 1, 9), date(2021, 1, 10)) in starts and \
+        (date(2021, 3, 13), date(2021, 3, 14)) in starts  # the others unchanged
+    assert len(starts) == 12
+
+
+def test_recurrence_id_has_the_form_of_dtstart(site):
+    body = invite(site, "weekly-call")
+    assert b"\r\nRECURRENCE-ID;TZID=Europe/Brussels:20210316T100000\r\n" in body
+    assert b"\r\nEXDATE;TZID=Europe/Brussels:20210309T100000,20210323T100000\r\n" in body
+    fair = invite(site, "monthly-fair")
+    assert b"\r\nRECURRENCE-ID;VALUE=DATE:20210213\r\n" in fair
+    components = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert {str(c["UID"]) for c in components} == {"weekly-call@events.example.org"}
+    assert {c["SEQUENCE"] for c in components} == {0}
+    assert len({c["DTSTAMP"].to_ical() for c in components}) == 1
+
+
+def test_an_override_keeps_the_series_but_what_it_changes(site):
+    components = icalendar.Calendar.from_ical(invite(site, "monthly-fair")).walk("VEVENT")
+    spring = next(c for c in components if c.get("RECURRENCE-ID")
+                  and c.decoded("RECURRENCE-ID") == date(2021, 3, 13))
+    assert str(spring["SUMMARY"]) == "Monthly fair"
+    assert str(spring["DESCRIPTION"]) == "Spring edition, with food."
+    assert "<strong>with</strong>" in spring["X-ALT-DESC"].to_ical().decode()
+    # the alarms of the invite are on every VEVENT of the series
+    assert all(c.walk("VALARM") for c in components)
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+def test_the_series_description_lists_the_changes(site, parser):
+    master = next(e for e in PARSERS[parser](invite(site, "weekly-call"))
+                  if e.summary == "Weekly call" and e.start.month == 3 and e.start.day == 2)
+    assert master.description == (
+        "Changed occurrences:\n"
+        "• 2021-03-16 10:00: moved to 2021-03-17 14:00–15:00; “Weekly call (moved)”; at Room 2\n"
+        "• 2021-03-23 10:00: cancelled\n"
+        "• 2021-04-06 10:00: moved to 2021-04-08 09:00–11:30")
+
+
+def test_the_vtimezone_covers_an_occurrence_moved_before_the_series(data):
+    from icalpub.ical.calendar import zone_spans
+
+    event = next(e for e in data.events if e.id == "weekly-call")
+    moved = dataclasses.replace(event, occurrences=(dataclasses.replace(
+        event.occurrences[0], start=event.start.replace(year=2020),
+        end=event.end.replace(year=2020)),))
+    assert zone_spans((moved,))["Europe/Brussels"][0] == date(2020, 1, 1)

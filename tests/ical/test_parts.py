@@ -91,7 +91,7 @@ def test_each_component_is_rendered_once(fixture_path, monkeypatch):
     zone in several of them: each VEVENT and each VTIMEZONE is built once."""
     data = load_events(fixture_path("rich.yaml"))
     parts_module.timezone_part.cache_clear()
-    vevents = count_calls(monkeypatch, "vevent")
+    vevents = count_calls(monkeypatch, "vevents")
     vtimezones = count_calls(monkeypatch, "build_vtimezone")
     site = build_site(data)
     assert sorted(inputs.event.id for inputs, *_ in vevents) == sorted(e.id for e in data.events)
@@ -111,7 +111,7 @@ def test_an_edit_renders_only_the_edited_event_again(tmp_path, fixture_path, mon
     first = build_site(load_events(path))
     path.write_text(text.replace("title: Weekly call", "title: Weekly call (new room)"))
     data = load_events(path)
-    vevents = count_calls(monkeypatch, "vevent")
+    vevents = count_calls(monkeypatch, "vevents")
     second = build_site(data, previous=first)
     assert [inputs.event.id for inputs, *_ in vevents] == ["weekly-call"]
     body = second.get(urls.ALL_FEED).body
@@ -129,7 +129,7 @@ def test_parts_do_not_leak_between_organiser_renames(tmp_path, fixture_path, mon
     first = build_site(load_events(path))
     path.write_text(text.replace("name: River Network", "name: River Network Europe"))
     data = load_events(path)
-    vevents = count_calls(monkeypatch, "vevent")
+    vevents = count_calls(monkeypatch, "vevents")
     second = build_site(data, previous=first)
     river = sorted(e.id for e in data.events if "river" in e.organisers)
     assert len(river) == 2

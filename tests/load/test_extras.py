@@ -222,3 +222,80 @@ def test_attachment_names(tmp_path):
 """)
     assert [a.name for a in data.events[0].attachments] == [
         "Résumé.pdf", "https://docs.example.org/", "The agenda"]
+
+
+SERIES = """\
+- id: {id}
+  title: T
+  start: 2021-03-02 10:00
+  duration: PT1H
+  recurrence: FREQ=WEEKLY;COUNT=6
+"""
+
+
+def test_occurrence_problems_all_at_once(tmp_path):
+    found = problems(tmp_path, SERIES.format(id="a") + """\
+  exclude: [2021-03-09]
+  occurrences:
+    - date: 2021-03-10
+      start: 2021-03-11 10:00
+    - date: 2021-03-09
+      title: X
+    - date: 2021-03-16 10:00
+      status: cancelled
+      start: 2021-03-17 10:00
+    - date: 2021-03-16
+      title: Y
+    - date: 2021-03-23
+    - date: 2021-03-30
+      start: 2021-03-31
+    - date: 2021-04-06
+      start: 2021-04-06 12:00
+      end: 2021-04-06 11:00
+""" + EVENT.format(id="b") + """\
+  occurrences:
+    - {date: 2021-01-19, title: X}
+""")
+    assert found == [
+        "16:13: a.occurrences[0].date: 2021-03-10 10:00 is not an occurrence of the recurrence "
+        "(nearest occurrences: 2021-03-09 10:00, 2021-03-16 10:00); remove it or fix the date",
+        "18:13: a.occurrences[1].date: 2021-03-09 10:00 is excluded (`exclude`); remove it there, or "
+        "remove this change",
+        "22:14: a.occurrences[2].start: a cancelled occurrence is dropped: remove `start`, or "
+        "the status",
+        "23:13: a.occurrences[3].date: occurrences[2] already changes the occurrence of "
+        "2021-03-16 10:00; give each occurrence once",
+        "25:7: a.occurrences[4]: changes nothing: give its new `start`, `end`, `duration`, "
+        "`title`, `location`, `description` or `status`",
+        "27:14: a.occurrences[5].start: must be a date and time like the series' `start`",
+        "30:12: a.occurrences[6].end: 2021-04-06 11:00 is not after the start (2021-04-06 "
+        "12:00); fix `end` or use `duration`",
+        "36:5: b.occurrences: `occurrences` changes occurrences of a `recurrence`, and this "
+        "event has none; remove it or add a recurrence",
+    ]
+
+
+def test_occurrence_keys_are_checked_one_by_one(tmp_path):
+    found = problems(tmp_path, SERIES.format(id="a") + """\
+  occurrences:
+    - date: 2021-03-09
+      tittle: X
+      status: postponed
+    - 2021-03-16
+""")
+    assert found == [
+        "16:7: a.occurrences[0].tittle: unknown key; did you mean 'title'? expected one of: "
+        "date, start, end, duration, title, location, description, status",
+        "17:15: a.occurrences[0].status: expected one of: confirmed, tentative, cancelled but "
+        "received: 'postponed'",
+        "18:7: a.occurrences[1]: expected a mapping of `key: value` lines, got '2021-03-16'",
+    ]
+
+
+def test_an_occurrence_moved_into_a_gap(tmp_path):
+    """A changed occurrence's times are read as `start` is: a skipped hour is an error."""
+    assert problems(tmp_path, SERIES.format(id="a") + """\
+  occurrences: [{date: 2021-03-23, start: 2021-03-28 02:30}]
+""") == ["14:43: a.occurrences[0].start: 2021-03-28 02:30 does not exist in Europe/Brussels: "
+         "the clocks jump from +01:00 (CET) to +02:00 (CEST) then; pick a time outside the "
+         "skipped hour"]

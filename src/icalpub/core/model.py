@@ -136,6 +136,26 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Occurrence:
+    """One occurrence of a series, changed: moved, retitled, relocated or cancelled.
+    ``recurrence_id`` is its start as the rule gives it (RECURRENCE-ID), ``start``/``end``
+    its times now (the same types and zone as the series'); the texts replace the series'.
+    A cancelled occurrence is dropped from the series (EXDATE)."""
+
+    recurrence_id: date | datetime
+    start: date | datetime
+    end: date | datetime
+    title: str | None = None
+    location: str | None = None
+    description: str | None = None
+    status: str | None = None  # tentative | confirmed | cancelled (None: the series')
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
+@dataclass(frozen=True)
 class Event:
     """One event. Times are resolved: ``start``/``end`` are aware datetimes in ``timezone``
     for timed events, or dates for all-day events, where ``end`` is *exclusive* (the day after
@@ -163,6 +183,8 @@ class Event:
     status: str = "confirmed"  # confirmed | tentative | cancelled
     recurrence: str | None = None  # a normalised RRULE value, e.g. ``FREQ=WEEKLY;COUNT=4``
     exclude: tuple[date | datetime, ...] = ()  # EXDATEs, same type and zone as ``start``
+    #: Changed occurrences, in the order of the file (``load`` checks each is one).
+    occurrences: tuple[Occurrence, ...] = ()
     online: Online | None = None
     #: Its own reminders (None: the calendar's; () none). Not content: when to be reminded is
     #: the reader's concern, not what the event says, so editing them bumps no SEQUENCE.

@@ -8,7 +8,7 @@ local time is added in the browser by ``static/app.js`` from the ISO instants ke
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 
 from ..core import urls
@@ -53,6 +53,8 @@ class EventView:
     links: EventLinks
     repeats: str  # "" or e.g. "Every week, 6 times"
     excluded: tuple[str, ...]
+    #: "Tuesday 16 March 2021, 10:00: moved to Wednesday 17 March 2021, 14:00–15:00 CET"
+    changes: tuple[str, ...] = ()
 
 
 def _day(d: date) -> str:
@@ -144,7 +146,36 @@ def event_view(inputs: EventInputs) -> EventView:
         links=event_links(event, inputs.calendar),
         repeats=repeats_text(event.recurrence),
         excluded=tuple(_day(d.date() if isinstance(d, datetime) else d) for d in event.exclude),
+        changes=changes_lines(event),
     )
+
+
+def changes_lines(event: Event) -> tuple[str, ...]:
+    """What happens to each changed occurrence of a series, in the event's zone."""
+    lines = []
+    for occurrence in event.occurrences:
+        original = occurrence.recurrence_id
+        said = f"{_day(original.date())}, {original:%H:%M}" \
+            if isinstance(original, datetime) else _day(original)
+        if occurrence.cancelled:
+            lines.append(f"{said}: cancelled")
+            continue
+        moved = replace(event, start=occurrence.start, end=occurrence.end, recurrence=None)
+        what = []
+        if occurrence.start != original or occurrence.end - occurrence.start != \
+                event.end - event.start:
+            what.append(f"moved to {when_text(moved)}")
+        if occurrence.title:
+            what.append(f"“{occurrence.title}”")
+        if occurrence.location is not None:
+            what.append(f"at {occurrence.location}")
+        if occurrence.status:
+            what.append(occurrence.status)
+        if occurrence.description is not None:
+            what.append(cut(" ".join(render_markdown(occurrence.description).text.split()),
+                            EXCERPT))
+        lines.append(f"{said}: {'; '.join(what)}")
+    return tuple(lines)
 
 
 def attendance_mode(location: str) -> str:

@@ -13,7 +13,7 @@ from ..core import urls
 from ..core.colors import CSS3_COLORS
 from ..core.model import CalendarInfo, Event, EventInputs, EventsData, Tracked
 from ..feeds.kinds import Feed
-from .event import vevent
+from .event import vevents
 from .vtimezone import build_vtimezone
 
 PRODID = f"-//icalpub//icalpub {__version__}//EN"
@@ -30,6 +30,7 @@ def zone_spans(events: tuple[Event, ...]) -> dict[str, tuple[date, date | None]]
         if event.all_day or event.timezone == "UTC":  # dates and Z times need no VTIMEZONE
             continue
         first, last = event.start.date(), event.span_end  # type: ignore[union-attr]
+        first = min([first, *(o.start.date() for o in event.occurrences)])  # moved earlier
         if event.timezone in spans:
             old_first, old_last = spans[event.timezone]
             first = min(first, old_first)
@@ -124,7 +125,8 @@ def feed_calendar(feed: Feed, data: EventsData,
     tracked = tracked or {}
     cal = feed_header(feed, data.calendar)
     for component in [*timezones(feed.events),
-                      *(vevent(data.inputs(e), tracked.get(e.id)) for e in feed.events)]:
+                      *(component for e in feed.events
+                        for component in vevents(data.inputs(e), tracked.get(e.id)))]:
         cal.add_component(component)
     return cal
 
@@ -132,6 +134,6 @@ def feed_calendar(feed: Feed, data: EventsData,
 def invite_calendar(inputs: EventInputs, tracked: Tracked | None = None) -> Calendar:
     """The invite as one icalendar object (the reference for ``parts.invite``)."""
     cal = invite_header(inputs.event)
-    for component in [*timezones((inputs.event,)), vevent(inputs, tracked, alarms=True)]:
+    for component in [*timezones((inputs.event,)), *vevents(inputs, tracked, alarms=True)]:
         cal.add_component(component)
     return cal

@@ -4,7 +4,8 @@ Thunderbird and Evolution need to show it correctly and to recognise it again ne
 from __future__ import annotations
 
 import mimetypes
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from html import escape
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -14,7 +15,8 @@ from icalendar import Event as VEvent
 from icalendar import vCalAddress, vGeo, vRecur, vText, vUri
 
 from ..core import urls
-from ..core.model import CalendarInfo, Event, EventInputs, Online, Tracked, Venue
+from ..core.model import (CalendarInfo, Event, EventInputs, Occurrence, Online, Tracked,
+                          Venue)
 from ..core.richtext import render_markdown
 from ..feeds.kinds import ORGANISER
 
@@ -85,6 +87,8 @@ def plain_description(inputs: EventInputs) -> str:
         parts.append(join_text(event.online))
     if event.venue and event.venue.map_url:
         parts.append(f"Map: {event.venue.map_url}")
+    if event.occurrences:
+        parts.append(changes_text(event))
     if event.agenda:
         parts.append("Agenda:\n" + "\n".join(f"• {line}" for line in event.agenda))
     if inputs.organisers:
@@ -111,6 +115,10 @@ def html_description(inputs: EventInputs) -> str:
     if event.venue and event.venue.map_url:
         link = escape(event.venue.map_url)
         parts.append(f'<p>Map: <a href="{link}">{escape(event.venue.name)}</a></p>')
+    if event.occurrences:
+        head, *lines = changes_text(event).split("\n")
+        items = "".join(f"<li>{escape(line.removeprefix('• '))}</li>" for line in lines)
+        parts.append(f"<p>{escape(head)}</p><ul>{items}</ul>")
     if event.agenda:
         items = "".join(f"<li>{escape(line)}</li>" for line in event.agenda)
         parts.append(f"<p><strong>Agenda</strong></p><ul>{items}</ul>")
@@ -169,8 +177,10 @@ def vevent(inputs: EventInputs, tracked: Tracked | None = None, *,
         component.add("X-ALT-DESC", vText(alt), parameters={"FMTTYPE": "text/html"})
     if event.recurrence:
         component.add("RRULE", vRecur.from_ical(event.recurrence))
-    if event.exclude:
-        component.add("EXDATE", list(event.exclude))
+    exdates = sorted([*event.exclude, *(o.recurrence_id for o in event.occurrences
+                                        if o.cancelled)])
+    if exdates:  # a cancelled occurrence is dropped: every client removes an EXDATE
+        component.add("EXDATE", exdates)
     if event.online and event.online.url:
         add_conference(component, event.online)
     if event.venue and event.venue.lat is not None:
@@ -224,6 +234,89 @@ def add_geo(component: VEvent, venue: Venue) -> None:
                   parameters={"VALUE": "URI", **({"X-ADDRESS": venue.address}
                                                  if venue.address else {}),
                               "X-TITLE": venue.name})
+
+
+def vevents(inputs: EventInputs, tracked: Tracked | None = None, *,
+            alarms: bool | None = None) -> list[VEvent]:
+    """The event's VEVENT, then one per changed occurrence that is not cancelled: the same
+    UID and SEQUENCE, its RECURRENCE-ID in the form of DTSTART (RFC 5545 §3.8.4.4)."""
+    found = [vevent(inputs, tracked, alarms=alarms)]
+    stamp_ = found[0]["DTSTAMP"].dt
+    for occurrence, changed in occurrence_inputs(inputs):
+        component = vevent(changed, tracked, alarms=alarms)
+        if tracked is None:  # the series' DTSTAMP, not one derived from the moved start
+            component.pop("DTSTAMP")
+            component.add("DTSTAMP", stamp_)
+        component.add("RECURRENCE-ID", occurrence.recurrence_id)
+        found.append(component)
+    return found
+
+
+def occurrence_inputs(inputs: EventInputs) -> list[tuple[Occurrence, EventInputs]]:
+    """Each changed occurrence that is published (not cancelled) as an event of its own: the
+    series with the occurrence's times and texts, without its rule."""
+    event = inputs.event
+    found = []
+    for occurrence in event.occurrences:
+        if occurrence.cancelled:
+            continue
+        relocated = occurrence.location is not None
+        changed = replace(
+            event, start=occurrence.start, end=occurrence.end,
+            title=occurrence.title or event.title,
+            location=occurrence.location if relocated else event.location,
+            venue=None if relocated else event.venue,
+            description=occurrence.description if occurrence.description is not None
+            else event.description,
+            status="cancelled" if event.status == "cancelled" else
+            (occurrence.status or event.status),
+            recurrence=None, exclude=(), occurrences=())
+        found.append((occurrence, replace(inputs, event=changed)))
+    return found
+
+
+def changes_text(event: Event) -> str:
+    """"Changed occurrences:" and a line for each, for DESCRIPTION (times in the event's
+    zone, as the file writes them)."""
+    lines = []
+    for occurrence in event.occurrences:
+        said = []
+        if occurrence.cancelled:
+            said.append("cancelled")
+        else:
+            if (occurrence.start, occurrence.end) != _unmoved(event, occurrence):
+                said.append(f"moved to {_span(occurrence.start, occurrence.end)}")
+            if occurrence.title:
+                said.append(f"“{occurrence.title}”")
+            if occurrence.location is not None:
+                said.append(f"at {occurrence.location}")
+            if occurrence.status:
+                said.append(occurrence.status)
+            if occurrence.description is not None:
+                said.append("see its description")
+        lines.append(f"• {_moment(occurrence.recurrence_id)}: {'; '.join(said)}")
+    return "Changed occurrences:\n" + "\n".join(lines)
+
+
+def _unmoved(event: Event, occurrence: Occurrence) -> tuple:
+    length = event.end - event.start if event.all_day else \
+        event.end.astimezone(UTC) - event.start.astimezone(UTC)  # type: ignore[union-attr]
+    start = occurrence.recurrence_id
+    end = start + length if event.all_day else \
+        (start.astimezone(UTC) + length).astimezone(start.tzinfo)  # type: ignore[union-attr]
+    return start, end
+
+
+def _moment(value: date | datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if isinstance(value, datetime) else f"{value:%Y-%m-%d}"
+
+
+def _span(start: date | datetime, end: date | datetime) -> str:
+    if not isinstance(start, datetime):
+        last = end - timedelta(days=1)  # type: ignore[operator]
+        return _moment(start) if last == start else f"{_moment(start)} – {_moment(last)}"
+    same_day = start.date() == end.date()  # type: ignore[union-attr]
+    return f"{_moment(start)}–{end:%H:%M}" if same_day else f"{_moment(start)} – {_moment(end)}"
 
 
 def reminders(inputs: EventInputs) -> tuple[timedelta, ...]:

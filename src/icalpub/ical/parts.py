@@ -22,7 +22,7 @@ from icalendar import Calendar, Component
 from ..core.model import CalendarInfo, Event, EventInputs, Tracked
 from ..feeds.kinds import Feed
 from .calendar import feed_header, invite_header, zone_spans
-from .event import valarms, vevent
+from .event import occurrence_inputs, valarms, vevents
 from .jcal import plain_parameters
 from .vtimezone import build_vtimezone
 
@@ -49,7 +49,12 @@ class Part:
 
 
 def event_part(inputs: EventInputs, tracked: Tracked | None) -> Part:
-    return Part.of(vevent(inputs, tracked))
+    """The event's VEVENT and those of its changed occurrences, as one part."""
+    components = vevents(inputs, tracked)
+    if len(components) == 1:
+        return Part.of(components[0])
+    parts = [Part.of(component) for component in components]
+    return Part(b"".join(p.ical for p in parts), b",".join(p.jcal for p in parts))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -85,11 +90,13 @@ def invite(inputs: EventInputs, part: Part) -> bytes:
     before the part's ``END:VEVENT``, where icalendar writes subcomponents."""
     event = inputs.event
     body = part.ical
-    if not inputs.calendar.reminders_in_feeds:
-        alarms = [alarm.to_ical() for alarm in valarms(inputs)]
-        if alarms:
-            assert body.endswith(END_VEVENT)
-            body = b"".join([body[:-len(END_VEVENT)], *alarms, END_VEVENT])
+    if not inputs.calendar.reminders_in_feeds and valarms(inputs):
+        # one VEVENT for the series, then one per changed occurrence, each with its alarms
+        each = [inputs, *(changed for _occurrence, changed in occurrence_inputs(inputs))]
+        blocks = body.split(END_VEVENT)
+        assert len(blocks) == len(each) + 1 and blocks[-1] == b""
+        body = b"".join(block + b"".join(alarm.to_ical() for alarm in valarms(one)) + END_VEVENT
+                        for block, one in zip(blocks, each))
     return b"".join([_head_ical(invite_header(event)),
                      *[p.ical for p in zone_parts((event,))], body, END])
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from ..core.colors import CSS3_COLORS, nearest
-from ..core.model import Attachment, CalendarInfo, Event, Online, Organiser, Topic, Venue
+from ..core.model import Attachment, CalendarInfo, Event, Occurrence, Online, Organiser, Topic, Venue
 from . import recurrence as rrules
 from . import values as v
 from .yamlfile import Invalid, Reader, is_null, shown
@@ -131,6 +131,24 @@ ATTACHMENT = {
     "url": Field(v.http_url, required=True, doc="where the document is"),
     "title": Field(v.text, doc="what it is (default: its file name)"),
 }
+def _occurrence(found: Values) -> Values:
+    """An item of ``occurrences``, its keys parsed: resolved against the series (its rule,
+    zone and length) by ``_resolve_occurrences``."""
+    return found
+
+
+OCCURRENCE = {
+    "date": Field(v.when, required=True, doc="which occurrence: its date, or its local start "
+                                             "time `2021-03-16 10:00`"),
+    "start": Field(v.when, doc="its new start (default: unchanged)"),
+    "end": Field(v.when, doc="its new end, or last day (default: the series' length)"),
+    "duration": Field(v.duration, doc="instead of end"),
+    "title": Field(v.text, doc="its own title"),
+    "location": Field(v.text, doc="its own location"),
+    "description": Field(v.markdown_text, doc="its own description"),
+    "status": Field(v.choice("confirmed", "tentative", "cancelled"),
+                    doc="`cancelled` drops it (EXDATE); `tentative`, `confirmed`"),
+}
 EVENT = {
     "id": Field(v.slug, required=True, doc="stable slug; makes the UID — never change it"),
     "title": Field(v.text, required=True, doc="SUMMARY"),
@@ -161,6 +179,8 @@ EVENT = {
                            "calendar's; `[]` for none"),
     "recurrence": Field(v.text, doc="an RRULE such as `FREQ=WEEKLY;COUNT=4`"),
     "exclude": Field(v.when, many=True, doc="occurrences to skip (dates or local times)"),
+    "occurrences": Field(_occurrence, many=True, fields=OCCURRENCE,
+                         doc="changed occurrences of the recurrence: `date` and what changes"),
     "updated": Field(v.instant, doc="when the event last changed (`2021-01-10 09:00`, "
                                     "or with Z / an offset); DTSTAMP and LAST-MODIFIED"),
 }
@@ -423,7 +443,7 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
         for located in (exc, *exc.more):
             reader.error(located.node, located.where, located.message)
         return None
-    start, end, rule_text, exclude, span_end = times
+    start, end, rule_text, exclude, span_end, occurrences = times
     updated = found.get("updated")
     return Event(
         id=event_id, title=found["title"][0], start=start, end=end, timezone=zone,
@@ -442,7 +462,7 @@ def build_event(reader: Reader, index: int, node: yaml.Node, calendar: CalendarI
         contacts=_get(found, "contact", ()),
         status=_get(found, "status", "confirmed"),
         reminders=_get(found, "reminders", None),
-        recurrence=rule_text, exclude=exclude, span_end=span_end,
+        recurrence=rule_text, exclude=exclude, span_end=span_end, occurrences=occurrences,
         updated=_as_utc(updated[0], zone) if updated else None,
     )
 
@@ -522,7 +542,7 @@ def _resolve_times(found: Values, zone: str, where: str):
 
     last_day = end - timedelta(days=1) if all_day else (end - timedelta(microseconds=1)).date()
     start_day = start if all_day else start.date()
-    rule_text, exclude, span_end = None, (), last_day
+    rule_text, exclude, span_end, occurrences = None, (), last_day, ()
     if "recurrence" in found:
         raw_rule, rule_node = found["recurrence"]
         try:
@@ -532,17 +552,115 @@ def _resolve_times(found: Values, zone: str, where: str):
             raise _Located(rule_node, f"{where}.recurrence", exc.message) from None
         span_end = None if last is None else last.date() + (last_day - start_day)
         exclude = _resolve_exclude(found.get("exclude"), rule, start_raw, zone, where)
+        occurrences = _resolve_occurrences(found.get("occurrences"), rule, start, end, start_raw,
+                                           zone, where, exclude)
+        if span_end is not None:  # a moved occurrence may end after the last one
+            span_end = max([span_end, *(_last_day(o.end) for o in occurrences
+                                        if not o.cancelled)])
         if not all_day:  # each occurrence, like `start`, must be a wall time the zone has once
-            try:
+            try:  # (a changed occurrence has its own times, checked as `start` is)
                 rrules.check_wall_times(
                     rule, zone, end.replace(tzinfo=None) - start.replace(tzinfo=None),
-                    frozenset(x.replace(tzinfo=None) for x in exclude))
+                    frozenset(x.replace(tzinfo=None) for x in (
+                        *exclude, *(o.recurrence_id for o in occurrences))))
             except Invalid as exc:
                 raise _Located(rule_node, f"{where}.recurrence", exc.message) from None
-    elif "exclude" in found:
-        raise _Located(found["exclude"][1], f"{where}.exclude", "`exclude` skips occurrences of a "
-                       "`recurrence`, and this event has none; remove it or add a recurrence")
-    return start, end, rule_text, exclude, span_end
+    else:
+        for key, verb in (("exclude", "skips"), ("occurrences", "changes")):
+            if key in found:
+                raise _Located(found[key][1], f"{where}.{key}", f"`{key}` {verb} occurrences "
+                               "of a `recurrence`, and this event has none; remove it or add a "
+                               "recurrence")
+    return start, end, rule_text, exclude, span_end, occurrences
+
+
+def _last_day(end: date | datetime) -> date:
+    """The last day an end touches: an all-day end is exclusive, a time's instant is not."""
+    if isinstance(end, datetime):
+        return (end - timedelta(microseconds=1)).date()
+    return end - timedelta(days=1)
+
+
+def _resolve_occurrences(entry, rule, start, end, start_raw, zone, where, exclude):
+    """``occurrences:`` -> :class:`Occurrence` values. Each ``date`` must be an occurrence of
+    the rule, not excluded and not changed twice; new times are read as an event's are
+    (``_resolve_times``), defaulting to the original start and the series' length."""
+    if entry is None:
+        return ()
+    items, node = entry
+    nodes = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    all_day = not isinstance(start_raw, datetime)
+    length = end - start if all_day else end.astimezone(UTC) - start.astimezone(UTC)
+    excluded = set(exclude)
+    seen: dict[date | datetime, int] = {}
+    result, problems = [], []
+    for i, (item, item_node) in enumerate(zip(items, nodes)):
+        path = f"{where}.occurrences[{i}]"
+        try:
+            result.append(_resolve_occurrence(item, item_node, path, rule, start_raw, zone,
+                                              length, excluded, seen, i))
+        except _Located as exc:
+            problems += [exc, *exc.more]
+    if problems:
+        raise _Located(problems[0].node, problems[0].where, problems[0].message,
+                       more=tuple(problems[1:]))
+    return tuple(result)
+
+
+CHANGES = ("start", "end", "duration", "title", "location", "description")
+
+
+def _resolve_occurrence(item, item_node, path, rule, start_raw, zone, length, excluded, seen,
+                        index) -> Occurrence:
+    all_day = not isinstance(start_raw, datetime)
+    original, date_node = item["date"]
+    if all_day and isinstance(original, datetime):
+        raise _Located(date_node, f"{path}.date", "the event is all-day: give the occurrence's "
+                       "date, without a time")
+    if not all_day and not isinstance(original, datetime):
+        original = datetime.combine(original, start_raw.time())
+    try:
+        rrules.check_excluded(rule, original if not all_day else
+                              datetime.combine(original, time()))
+    except Invalid as exc:
+        raise _Located(date_node, f"{path}.date", exc.message) from None
+    recurrence_id = original if all_day else _resolve_local(original, zone, date_node,
+                                                            f"{path}.date")
+    shown_id = f"{original:%Y-%m-%d}" if all_day else f"{original:%Y-%m-%d %H:%M}"
+    if recurrence_id in excluded:
+        raise _Located(date_node, f"{path}.date", f"{shown_id} is excluded (`exclude`); "
+                       "remove it there, or remove this change")
+    if recurrence_id in seen:
+        raise _Located(date_node, f"{path}.date", f"occurrences[{seen[recurrence_id]}] already "
+                       f"changes the occurrence of {shown_id}; give each occurrence once")
+    seen[recurrence_id] = index
+    status = item.get("status", (None, None))[0]
+    changed = [key for key in CHANGES if key in item]
+    if status == "cancelled":
+        if changed:
+            raise _Located(item[changed[0]][1], f"{path}.{changed[0]}", "a cancelled occurrence "
+                           f"is dropped: remove {', '.join(f'`{k}`' for k in changed)}, or the "
+                           "status")
+        end = recurrence_id + length if all_day else \
+            (recurrence_id.astimezone(UTC) + length).astimezone(recurrence_id.tzinfo)
+        return Occurrence(recurrence_id, recurrence_id, end, status="cancelled")
+    if not changed and status is None:
+        raise _Located(item_node, path, "changes nothing: give its new `start`, `end`, "
+                       "`duration`, `title`, `location`, `description` or `status`")
+    times = {"start": item.get("start", (original, date_node))}
+    if "start" in item and isinstance(item["start"][0], datetime) == all_day:
+        kind = "a date" if all_day else "a date and time"
+        raise _Located(item["start"][1], f"{path}.start", f"must be {kind} like the series' "
+                       "`start`")
+    for key in ("end", "duration"):
+        if key in item:
+            times[key] = item[key]
+    if "end" not in item and "duration" not in item:
+        times["duration"] = (length, date_node)  # the series' length
+    new_start, new_end, *_ = _resolve_times(times, zone, path)
+    return Occurrence(recurrence_id, new_start, new_end, title=_get(item, "title", None),
+                      location=_get(item, "location", None),
+                      description=_get(item, "description", None), status=status)
 
 
 def _resolve_exclude(entry, rule, start_raw, zone, where):
