@@ -111,12 +111,12 @@ def read_text(path: Path, display_name: str) -> str:
                 pass
         raise _file_error(display_name, f"cannot be read: {exc.strerror or exc}") from None
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _not_regular(display_name, mode)
-        with os.fdopen(fd, "rb") as stream:  # read one byte past the limit, never the whole file
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(display_name, info.st_mode)
+        with os.fdopen(fd, "rb") as stream:
             fd = -1
-            raw = stream.read(MAX_FILE_BYTES + 1)
+            raw = _read_at_most(stream, info.st_size)
     except OSError as exc:
         raise _file_error(display_name, f"cannot be read: {exc.strerror or exc}") from None
     finally:
@@ -140,6 +140,24 @@ def read_text(path: Path, display_name: str) -> str:
             f"byte 0x{raw[exc.start]:02x} is not UTF-8; save the file as UTF-8",
         )]) from None
     return text
+
+
+def _read_at_most(stream, size: int) -> bytes:
+    """The file's bytes, at most one past ``MAX_FILE_BYTES`` (never the whole of a larger
+    file). Sized from ``fstat`` (``read(n)`` allocates n bytes at once: 40 MB for every file),
+    then in 1 MB steps if the file grew meanwhile or tells no size (``/proc``)."""
+    want = min(size, MAX_FILE_BYTES) + 1
+    raw = stream.read(want)
+    if len(raw) < want or want > MAX_FILE_BYTES:
+        return raw
+    chunks, total = [raw], len(raw)
+    while total <= MAX_FILE_BYTES:
+        chunk = stream.read(min(1 << 20, MAX_FILE_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
 
 
 def _not_regular(name: str, mode: int) -> EventsFileError:
@@ -256,14 +274,14 @@ class Reader:
             self.problems.append(Problem(self.file, line, column, where, _cut(text, MAX_MESSAGE)))
             return
         if entry[1] is None:  # the first one not listed: the count goes there
-            entry[1] = (len(self.problems), line, column, where)
+            if kind is not None:
+                what = kind
+            else:
+                head = _QUOTED.sub("'…'", message[:300]).partition(";")[0]
+                what = f"problems of this kind ({_cut(head, 120)})"
+            entry[1] = (len(self.problems), line, column, where, what)
             self.problems.append(None)  # type: ignore[arg-type]  # set just below
-        index, line, column, where = entry[1]
-        if kind is not None:
-            what = kind
-        else:
-            head = _QUOTED.sub("'…'", message[:300]).partition(";")[0]
-            what = f"problems like this one ({_cut(head, 120)})"
+        index, line, column, where, what = entry[1]
         self.problems[index] = Problem(
             self.file, line, column, where,
             f"… and {entry[0] - MAX_SHOWN:,} more {what}; only the first {MAX_SHOWN} of a "
@@ -291,7 +309,7 @@ class Reader:
             else:
                 self._seen.add(key)
         if node.tag not in SAFE_TAGS:
-            self.error(node, where, f"the tag {_cut(repr(node.tag), 100)} is not allowed; "
+            self.error(node, where, f"the tag {shown(node.tag, 100)} is not allowed; "
                        "remove it (events.yaml is read with YAML safe-load rules)")
             return False
         return self._visited < MAX_NODES
