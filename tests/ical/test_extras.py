@@ -423,3 +423,39 @@ def test_the_vtimezone_covers_an_occurrence_moved_before_the_series(data):
         event.occurrences[0], start=event.start.replace(year=2020),
         end=event.end.replace(year=2020)),))
     assert zone_spans((moved,))["Europe/Brussels"][0] == date(2020, 1, 1)
+
+
+# --- the whole calendars ----------------------------------------------------------------------
+
+def test_feeds_are_their_reference_calendars_with_alarms_and_overrides(data):
+    """Feeds assembled from parts (an event with overrides is one part) are icalendar's own
+    serialisation of the calendar built in one piece, alarms in the feeds or not."""
+    from icalpub.ical.calendar import feed_calendar
+    from icalpub.ical.jcal import calendar_to_jcal
+
+    for opted in (False, True):
+        variant = dataclasses.replace(data, calendar=dataclasses.replace(
+            data.calendar, reminders_in_feeds=opted))
+        built = build_site(variant)
+        for feed in built.feeds:
+            reference = feed_calendar(feed, variant)
+            assert built.get(feed.path).body == reference.to_ical(), feed.path
+            jcal = built.get(feed.path.replace(".ics", ".json")).body
+            assert jcal == calendar_to_jcal(feed_calendar(feed, variant)), feed.path
+
+
+def test_the_jcal_feed_reads_back(site):
+    """jCal (RFC 7265) of the new properties, read by icalendar."""
+    cal = icalendar.Calendar.from_jcal(site.get("feeds/all.json").body.decode())
+    assert str(cal["COLOR"]) == "steelblue"
+    events = {(str(e["UID"]), e.get("RECURRENCE-ID") is not None): e for e in cal.walk("VEVENT")}
+    zoom = events[("zoom-webinar@events.example.org", False)]
+    assert str(zoom["CONFERENCE"]) == ZOOM and zoom["CONFERENCE"].params["FEATURE"] == "VIDEO"
+    hall = events[("town-hall-meeting@events.example.org", False)]
+    assert (hall["GEO"].latitude, hall["GEO"].longitude) == (50.8467, 4.3525)
+    walk = events[("photo-walk@events.example.org", False)]
+    assert [str(a) for a in walk["ATTACH"]][0] == "https://docs.example.org/walk/route.pdf"
+    assert str(walk["IMAGE"]).startswith("https://images.example.org/")
+    assert sorted(utc(e.decoded("RECURRENCE-ID")) for e in cal.walk("VEVENT")
+                  if str(e["UID"]) == "weekly-call@events.example.org" and "RECURRENCE-ID" in e
+                  ) == [datetime(2021, 3, 16, 9, tzinfo=Z), datetime(2021, 4, 6, 8, tzinfo=Z)]

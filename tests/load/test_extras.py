@@ -299,3 +299,26 @@ def test_an_occurrence_moved_into_a_gap(tmp_path):
 """) == ["14:43: a.occurrences[0].start: 2021-03-28 02:30 does not exist in Europe/Brussels: "
          "the clocks jump from +01:00 (CET) to +02:00 (CEST) then; pick a time outside the "
          "skipped hour"]
+
+
+def test_a_reload_of_an_edited_nested_value_is_the_full_load(tmp_path):
+    """A server's reload composes only the edited item; the new keys' nested mappings and
+    lists come out as the full load's."""
+    import shutil
+    from pathlib import Path
+
+    from icalpub.load.reuse import EventsCache
+
+    path = tmp_path / "events.yaml"
+    shutil.copy(Path(__file__).parent.parent / "fixtures" / "extras.yaml", path)
+    cache = EventsCache()
+    assert load_events(path, cache=cache) == load_events(path)
+    text = path.read_text()
+    for old, new in (("      lat: 50.8467\n", "      lat: 50.85\n"),
+                     ("        start: 2021-03-17 14:00\n", "        start: 2021-03-17 15:00\n"),
+                     ("        title: Notes\n", "        title: Walk notes\n")):
+        text = text.replace(old, new, 1)
+        path.write_text(text)
+        reloaded = load_events(path, cache=cache)
+        assert reloaded == load_events(path)
+        assert [e.line for e in reloaded.events] == [e.line for e in load_events(path).events]
