@@ -5,7 +5,9 @@ Text: every text field of events.yaml gets arbitrary Unicode (line breaks, CR, `
 ``\\`` ``:``, controls, emoji, RTL marks, combining marks, very long strings). It is written
 with ``yaml.safe_dump``, loaded, rendered and parsed back. The documented normalisation
 (README, SECURITY.md) is the oracle: CRLF and CR become LF; any other control character is an
-error naming it; one-line fields turn line breaks into spaces and are trimmed; multi-line
+error naming it, and so are U+2028 and U+2029 in one-line fields, and a description whose
+Markdown would not convert in linear time (``markdown_problem``); one-line fields turn line
+breaks into spaces and are trimmed; multi-line
 fields lose leading and trailing line breaks. Then every parser must read the same text back,
 find exactly the components and properties that were defined (nothing injected), and the
 bytes must be CRLF lines of at most 75 octets with no UTF-8 sequence split by folding.
@@ -29,7 +31,8 @@ from hypothesis import strategies as st
 
 from icalpub.core.errors import EventsFileError
 from icalpub.load import load_events
-from icalpub.load.values import CONTROL, MAX_LINE, MAX_TEXT
+from icalpub.load.values import CONTROL, LINE_SEPARATORS, MAX_LINE, MAX_TEXT
+from icalpub.core.richtext import markdown_problem
 from icalpub.ical.event import plain_description
 from icalpub.site import build_site
 from parsers import PARSERS
@@ -59,7 +62,7 @@ MULTI_LINE = ("description", "topic_description", "calendar_description")
 def normalise(value: str, multiline: bool) -> str | None:
     """The documented normalisation; None when the loader must refuse the value."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    if CONTROL.search(value):
+    if CONTROL.search(value) or (not multiline and LINE_SEPARATORS.search(value)):
         return None
     value = value.strip("\n") if multiline else re.sub(r"\s*\n\s*", " ", value.strip())
     if len(value) > (MAX_TEXT if multiline else MAX_LINE) or not value.strip():
@@ -109,6 +112,8 @@ def names(body: bytes) -> Counter[str]:
 def test_text_round_trips_through_every_parser(tmp_path_factory, texts):
     expected = {k: normalise(v, k in MULTI_LINE) for k, v in texts.items()}
     expected["agenda2"] = normalise(texts["agenda"] + " (repeat)", False)
+    if expected["description"] is not None and markdown_problem(expected["description"]):
+        expected["description"] = None  # Markdown that would not convert in linear time
     path = tmp_path_factory.mktemp("p") / "events.yaml"
     path.write_text(yaml.safe_dump(events_yaml(texts), allow_unicode=True), encoding="utf-8")
     refused = [k for k, v in expected.items() if v is None]
@@ -117,8 +122,8 @@ def test_text_round_trips_through_every_parser(tmp_path_factory, texts):
             load_events(path)
         for problem in info.value.problems:
             assert problem.line > 0 and problem.message.isprintable()
-            assert re.search(r"control character U\+[0-9A-F]{4}|is empty|characters long",
-                             problem.message), problem
+            assert re.search(r"(control character|separator) U\+[0-9A-F]{4}|is empty|"
+                             r"characters long|Markdown", problem.message), problem
         return
     data = load_events(path)
     (event,) = data.events
