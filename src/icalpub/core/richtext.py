@@ -115,8 +115,8 @@ def _plain(source: str) -> RichText:
 _BRACKETS = re.compile(r"\\.|[\[\]()]", re.S)
 _TICKS = re.compile(r"\\+|`+")
 _HTML_OPEN = re.compile(r"<(?:!\[CDATA\[|!--|[A-Za-z/!?])")
-_SPLIT_LINE = re.compile(r"^ {0,3}[-=*_\[]", re.M)
-_DEFINITION_START = re.compile(r" {0,3}\[[^\[\]\n]*\]:")
+_SPLIT_LINE = re.compile(r"^ {0,3}(?:> ?)*[-=*_\[]", re.M)
+_DEFINITION_START = re.compile(r"\[[^\[\]\n]*\]:")
 _BLANK_LINE = re.compile(r"\n[ \t]*(?=\n)")
 _CONTAINERS = re.compile(r"^[ \t]*(?:(?:>|[*+-][ \t]|[0-9]{1,9}[.)][ \t])[ \t]*)*", re.M)
 _MARKER = re.compile(r">|[*+-][ \t]|[0-9]{1,9}[.)][ \t]")
@@ -161,13 +161,17 @@ _CAUSES = {
           "put a blank line before and after each"),
     "]:": ("reference definitions (`[x]: https://…`) between lines of text in a long block",
            "put them together, after a blank line"),
+    "<!--": ("HTML comments after many unclosed tags in one paragraph",
+             "close the tags or remove the comments"),
 }
 
 
 #: What re-reading a character costs, per cause, relative to a ``[`` (measured: ``[`` 0.30 µs,
 #: ``](`` 0.10, backticks 0.07, tags 0.05, underlines and rules 0.03, reference definitions
-#: among other lines 0.06; CDATA sections count their brackets too).
-_WEIGHTS = {"[": 1.0, "(": 0.35, "`": 0.25, "<": 0.2, "-": 0.1, "]:": 0.2}
+#: among other lines 0.06, a comment's search per open tag 0.0003 per character; CDATA
+#: sections count their brackets too; a backslash escape counts as the 14 characters of its
+#: placeholder).
+_WEIGHTS = {"[": 1.0, "(": 0.35, "`": 0.25, "<": 0.2, "-": 0.1, "]:": 0.2, "<!--": 0.002}
 
 
 def _scan_costs(source: str) -> tuple[dict[str, int], list[tuple[int, int]]]:
@@ -186,25 +190,18 @@ def _scan_costs(source: str) -> tuple[dict[str, int], list[tuple[int, int]]]:
             if "`" in block:
                 costs["`"] += _code_span_work(block)
     if "<" in source:
-        closer = {"[": "]]>", "-": "-->"}
-        found = {"]]>": -1, "-->": -1, ">": -1}
-        for m in _HTML_OPEN.finditer(source):
-            at = m.start()
-            end = closer.get(source[at + 2:at + 3], ">") if source[at + 1] == "!" else ">"
-            if found[end] != n and found[end] < at:
-                hit = source.find(end, at)
-                found[end] = n if hit == -1 else hit
-            costs["<"] += found[end] - at
+        _html_work(source, costs)
     block_end = -1  # a line that splits its block makes the rest of the block be read again
     for m in _SPLIT_LINE.finditer(source):
         at = m.start()
         if source[m.end() - 1] == "[":
-            if not _DEFINITION_START.match(source, at):
+            if not _DEFINITION_START.match(source, m.end() - 1):
                 continue
             cause = "]:"
         else:
             line_end = source.find("\n", at)
-            line = source[at:n if line_end == -1 else line_end].replace(" ", "").replace("\t", "")
+            line = source[at:n if line_end == -1 else line_end]
+            line = line.lstrip("> \t").replace(" ", "").replace("\t", "")
             if len(set(line)) != 1 or (line[0] in "*_" and len(line) < 3):
                 continue
             cause = "-"
@@ -213,6 +210,33 @@ def _scan_costs(source: str) -> tuple[dict[str, int], list[tuple[int, int]]]:
             block_end = n if blank is None else blank.start()
         costs[cause] += block_end - at
     return costs, pairs
+
+
+def _html_work(source: str, costs: dict[str, int]) -> None:
+    """The HTML block reader reads from each ``<tag``, ``<!--`` or ``<![CDATA[`` to its end
+    (to the end of the text when it has none), and at each comment it searches the rest of the
+    paragraph once for every inline tag still open there."""
+    n = len(source)
+    closer = {"[": "]]>", "-": "-->"}
+    found = {"]]>": -1, "-->": -1, ">": -1}
+    paragraph_end, open_tags = -1, 0
+    for m in _HTML_OPEN.finditer(source):
+        at = m.start()
+        if paragraph_end < at and paragraph_end != n:
+            blank = _BLANK_LINE.search(source, at)
+            paragraph_end, open_tags = (n if blank is None else blank.start()), 0
+        kind = source[at + 1]
+        end = closer.get(source[at + 2:at + 3], ">") if kind == "!" else ">"
+        if found[end] != n and found[end] < at:
+            hit = source.find(end, at)
+            found[end] = n if hit == -1 else hit
+        costs["<"] += found[end] - at
+        if kind == "/":
+            open_tags = max(0, open_tags - 1)
+        elif kind.isalpha():
+            open_tags += 1
+        elif end == "-->":  # a search per open tag: about 3 µs, then 0.3 ns per character
+            costs["<!--"] += open_tags * (paragraph_end - at + 10_000)
 
 
 def _blocks(source: str):
@@ -228,25 +252,28 @@ def _bracket_work(block: str, offset: int, costs: dict[str, int],
                   pairs: list[tuple[int, int]]) -> None:
     """A link's text is read up to its matching ``]`` (to the end of the block without one),
     a link target up to its matching ``)``: once per ``[`` and per ``](``."""
-    n = len(block)
-    brackets: list[int] = []
+    escapes = 0  # each backslash escape is read as a 14-character placeholder
+    brackets: list[tuple[int, int]] = []  # (where, counting placeholders; where in the text)
     parens: list[tuple[int, bool]] = []
     for m in _BRACKETS.finditer(block):
-        c, at = m.group(), m.start()
-        if c == "[":
-            brackets.append(at)
+        c, at = m.group(), m.start() + 12 * escapes
+        if c[0] == "\\":
+            escapes += 1
+        elif c == "[":
+            brackets.append((at, m.start()))
         elif c == "]":
             if brackets:
-                start = brackets.pop()
+                start, raw_start = brackets.pop()
                 costs["["] += at - start
-                pairs.append((offset + start, offset + at))
+                pairs.append((offset + raw_start, offset + m.start()))
         elif c == "(":
-            parens.append((at, at > 0 and block[at - 1] == "]"))
+            parens.append((at, m.start() > 0 and block[m.start() - 1] == "]"))
         elif c == ")" and parens:
             start, link = parens.pop()
             if link:
                 costs["("] += at - start
-    costs["["] += sum(n - at for at in brackets)
+    n = len(block) + 12 * escapes
+    costs["["] += sum(n - at for at, _raw in brackets)
     costs["("] += sum(n - at for at, link in parens if link)
 
 
