@@ -51,11 +51,28 @@ static char *read_file(const char *path) {
     return text;
 }
 
+/* A VEVENT with a RECURRENCE-ID: the occurrence of its series starting at `rid` moves to
+ * [start, end). libical expands each component alone (icalcomponent_foreach_recurrence), so
+ * the series' expansion looks its occurrences up here, as a client does. */
+struct override {
+    const char *uid;
+    time_t rid, start, end;
+};
+
 struct occurrences {
     int all_day;
     long count;
     int first;
+    const char *uid;
+    struct override *overrides;
+    int n_overrides;
 };
+
+static time_t instant(struct icaltimetype t) {
+    /* a date is its midnight in UTC, as icalcomponent_foreach_recurrence's spans have it */
+    if (t.is_date || t.zone == NULL) return icaltime_as_timet_with_zone(t, icaltimezone_get_utc_timezone());
+    return icaltime_as_timet_with_zone(t, t.zone);
+}
 
 static void print_instant(time_t t, int all_day) {
     struct tm tm;
@@ -70,10 +87,17 @@ static void on_occurrence(icalcomponent *comp, struct icaltime_span *span, void 
     struct occurrences *occ = data;
     if (occ->count >= max_per_event || (!occ->all_day && span->start >= until)) return;
     if (occ->all_day && span->start >= until) return;
+    time_t start = span->start, end = span->end;
+    for (int i = 0; i < occ->n_overrides; i++) {
+        if (strcmp(occ->overrides[i].uid, occ->uid) == 0 && occ->overrides[i].rid == start) {
+            start = occ->overrides[i].start;
+            end = occ->overrides[i].end;
+        }
+    }
     printf("%s[", occ->first ? "" : ",");
-    print_instant(span->start, occ->all_day);
+    print_instant(start, occ->all_day);
     putchar(',');
-    print_instant(span->end, occ->all_day);
+    print_instant(end, occ->all_day);
     putchar(']');
     occ->first = 0;
     occ->count++;
@@ -116,10 +140,29 @@ static void one_file(const char *path) {
     struct icaltimetype from = icaltime_from_timet_with_zone(0, 0, icaltimezone_get_utc_timezone());
     from.year = 1900;
     struct icaltimetype to = icaltime_from_timet_with_zone(until, 0, icaltimezone_get_utc_timezone());
-    int first_event = 1;
+    int n_overrides = 0, first_event = 1;
+    struct override *overrides = NULL;
     for (icalcomponent *ev = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT); ev;
          ev = icalcomponent_get_next_component(cal, ICAL_VEVENT_COMPONENT)) {
-        struct occurrences occ = {icalcomponent_get_dtstart(ev).is_date, 0, 1};
+        if (icalcomponent_get_first_property(ev, ICAL_RECURRENCEID_PROPERTY) == NULL) continue;
+        overrides = realloc(overrides, (n_overrides + 1) * sizeof *overrides);
+        struct icaltimetype end = icalcomponent_get_dtend(ev);
+        /* icalcomponent_get_recurrenceid() leaves out the zone: attach its TZID's VTIMEZONE */
+        icalproperty *rid_prop = icalcomponent_get_first_property(ev, ICAL_RECURRENCEID_PROPERTY);
+        struct icaltimetype rid = icalproperty_get_recurrenceid(rid_prop);
+        icalparameter *tzid = icalproperty_get_first_parameter(rid_prop, ICAL_TZID_PARAMETER);
+        if (tzid && !rid.is_date)
+            rid = icaltime_set_timezone(&rid, icalcomponent_get_timezone(cal, icalparameter_get_tzid(tzid)));
+        overrides[n_overrides++] = (struct override){
+            icalcomponent_get_uid(ev), instant(rid),
+            instant(icalcomponent_get_dtstart(ev)),
+            icaltime_is_null_time(end) ? instant(icalcomponent_get_dtstart(ev)) : instant(end)};
+    }
+    for (icalcomponent *ev = icalcomponent_get_first_component(cal, ICAL_VEVENT_COMPONENT); ev;
+         ev = icalcomponent_get_next_component(cal, ICAL_VEVENT_COMPONENT)) {
+        if (icalcomponent_get_first_property(ev, ICAL_RECURRENCEID_PROPERTY) != NULL) continue;
+        struct occurrences occ = {icalcomponent_get_dtstart(ev).is_date, 0, 1,
+                                  icalcomponent_get_uid(ev), overrides, n_overrides};
         printf("%s", first_event ? "" : ",");
         first_event = 0;
         json_string(icalcomponent_get_uid(ev));
@@ -128,6 +171,7 @@ static void one_file(const char *path) {
         putchar(']');
     }
     printf("}}");
+    free(overrides);
     icalcomponent_free(cal);
 }
 

@@ -42,8 +42,21 @@ function withIcalJs(text) {
   ICAL.TimezoneService.reset();  // each file is read fresh, with its own VTIMEZONEs
   const root = new ICAL.Component(ICAL.parse(text));
   const events = {};
-  for (const vevent of root.getAllSubcomponents('vevent')) {
-    const event = new ICAL.Event(vevent);
+  // A VEVENT with a RECURRENCE-ID moves one occurrence of its series. ical.js's Event, left
+  // to itself, relates every such VEVENT of the calendar to every series, whatever its UID
+  // (Event's constructor): each series is given its own, by UID.
+  const vevents = root.getAllSubcomponents('vevent');
+  const exceptionsOf = new Map();
+  for (const vevent of vevents) {
+    if (!vevent.hasProperty('recurrence-id')) continue;
+    const uid = vevent.getFirstPropertyValue('uid');
+    exceptionsOf.set(uid, [...(exceptionsOf.get(uid) || []), vevent]);
+  }
+  const masters = vevents.filter((vevent) => !vevent.hasProperty('recurrence-id')).map(
+    (vevent) => new ICAL.Event(vevent, {
+      exceptions: exceptionsOf.get(vevent.getFirstPropertyValue('uid')) || [],
+    }));
+  for (const event of masters) {
     if (!event.isRecurring()) {  // what a client shows: DTSTART and DTEND as written
       events[event.uid] = [[icalTime(event.startDate), icalTime(event.endDate)]];
       continue;
@@ -57,6 +70,8 @@ function withIcalJs(text) {
       occurrences.push([icalTime(details.startDate), icalTime(details.endDate)]);
       if (occurrences.length >= MAX) break;
     }
+    // a moved occurrence keeps its place in the series: order them by start, as others do
+    occurrences.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     events[event.uid] = occurrences;
   }
   return events;

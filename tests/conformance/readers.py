@@ -95,18 +95,19 @@ def content_lines(text: str) -> list[Line]:
 
 
 def vevents(text: str) -> list[VEvent]:
+    """Every VEVENT with its own properties (not those of its VALARMs)."""
     events, current, depth = [], None, 0
     for line in content_lines(text):
         if line.name == "BEGIN":
             depth += 1
             if line.value == "VEVENT":
-                current = VEvent()
+                current, event_depth = VEvent(), depth
         elif line.name == "END":
             depth -= 1
             if line.value == "VEVENT":
                 events.append(current)
                 current = None
-        elif current is not None:
+        elif current is not None and depth == event_depth:
             current.lines.append(line)
     return events
 
@@ -135,7 +136,9 @@ def _instant(value: dt.date | dt.datetime):
     return value.astimezone(UTC) if isinstance(value, dt.datetime) else value
 
 
-def reference_event(event: VEvent) -> list[tuple[str, str]]:
+def _expand(event: VEvent) -> Iterator[tuple]:
+    """The master's occurrences as (start, end) values, in order (a generator: a series
+    may not end)."""
     start = when(event.get("DTSTART"))
     end_line = event.get("DTEND")
     end = when(end_line) if end_line else start
@@ -154,13 +157,44 @@ def reference_event(event: VEvent) -> list[tuple[str, str]]:
         expanded = dateutil_rrule.rrulestr(f"RRULE:{rule.value}", dtstart=seed)
         starts = (s if isinstance(start, dt.datetime) else s.date() for s in expanded)
     skip = {_instant(x) for x in exdates(event)}
-    pairs = ((s, (s.astimezone(UTC) + length) if isinstance(s, dt.datetime) else s + length)
-             for s in starts if _instant(s) not in skip)
-    return _keep(pairs)
+    return ((s, (s.astimezone(UTC) + length) if isinstance(s, dt.datetime) else s + length)
+            for s in starts if _instant(s) not in skip)
+
+
+def with_overrides(pairs: Iterator[tuple], overrides: dict) -> list[tuple[str, str]]:
+    """``pairs`` (a series' occurrences, in order) with each occurrence whose start is a key of
+    ``overrides`` (a RECURRENCE-ID's instant) replaced by its (start, end), kept as
+    :func:`_keep` keeps them, in start order."""
+    if not overrides:
+        return _keep(pairs)
+    found = []
+    for start, end in pairs:  # up to UNTIL, and more than will be kept
+        if (start >= UNTIL if isinstance(start, dt.datetime) else start >= UNTIL.date()) \
+                or len(found) > MAX_OCCURRENCES + len(overrides):
+            break
+        found.append(overrides.get(_instant(start), (start, end)))
+    return _keep(iter(sorted(found, key=lambda pair: _instant_key(pair[0]))))
+
+
+def _instant_key(value):
+    if isinstance(value, dt.datetime):
+        return value.astimezone(UTC)
+    return dt.datetime.combine(value, dt.time(), UTC)
 
 
 def reference(text: str) -> Occurrences:
-    return {event.get("UID").value: reference_event(event) for event in vevents(text)}
+    """Every UID's occurrences: its master VEVENT's, moved as its RECURRENCE-ID VEVENTs say."""
+    events = vevents(text)
+    overrides: dict[str, dict] = {}
+    for event in events:
+        if event.get("RECURRENCE-ID") is not None:
+            start = when(event.get("DTSTART"))
+            end = when(event.get("DTEND")) if event.get("DTEND") else start
+            overrides.setdefault(event.get("UID").value, {})[
+                _instant(when(event.get("RECURRENCE-ID")))] = (start, end)
+    return {event.get("UID").value: with_overrides(_expand(event),
+                                                   overrides.get(event.get("UID").value, {}))
+            for event in events if event.get("RECURRENCE-ID") is None}
 
 
 # --- Python readers ---------------------------------------------------------------------------
@@ -182,7 +216,14 @@ def with_icalendar(text: str) -> Occurrences:
         return value
 
     out: Occurrences = {}
+    moved: dict[str, dict] = {}
     for ev in cal.walk("VEVENT"):
+        if "RECURRENCE-ID" in ev:
+            rid = own(ev.decoded("RECURRENCE-ID"))
+            moved.setdefault(str(ev["UID"]), {})[_instant(rid)] = (own(ev.start), own(ev.end))
+    for ev in cal.walk("VEVENT"):
+        if "RECURRENCE-ID" in ev:
+            continue
         start, end = own(ev.start), own(ev.end)
         length = end - start if not isinstance(start, dt.datetime) else \
             end.astimezone(UTC) - start.astimezone(UTC)
@@ -199,9 +240,9 @@ def with_icalendar(text: str) -> Occurrences:
             starts = (s if isinstance(start, dt.datetime) else s.date() for s in rules)
         else:
             starts = iter([start])
-        out[str(ev["UID"])] = _keep(
-            (s, s.astimezone(UTC) + length if isinstance(s, dt.datetime) else s + length)
-            for s in starts)
+        out[str(ev["UID"])] = with_overrides(
+            ((s, s.astimezone(UTC) + length if isinstance(s, dt.datetime) else s + length)
+             for s in starts), moved.get(str(ev["UID"]), {}))
     return out
 
 
@@ -228,7 +269,14 @@ def with_vobject(text: str) -> Occurrences:
     forget_vobject_zones(data)
     cal = vobject.readOne(text)
     out: Occurrences = {}
+    moved: dict[str, dict] = {}
     for ev in cal.contents.get("vevent", []):
+        if "recurrence-id" in ev.contents:
+            moved.setdefault(ev.uid.value, {})[_instant(ev.recurrence_id.value)] = \
+                (ev.dtstart.value, ev.dtend.value)
+    for ev in cal.contents.get("vevent", []):
+        if "recurrence-id" in ev.contents:
+            continue
         start, end = ev.dtstart.value, ev.dtend.value
         length = end - start if not isinstance(start, dt.datetime) else \
             end.astimezone(UTC) - start.astimezone(UTC)
@@ -238,9 +286,9 @@ def with_vobject(text: str) -> Occurrences:
                 starts = (s.date() if isinstance(s, dt.datetime) else s for s in starts)
         else:
             starts = iter([start])
-        out[ev.uid.value] = _keep(
-            (s, s.astimezone(UTC) + length if isinstance(s, dt.datetime) else s + length)
-            for s in starts)
+        out[ev.uid.value] = with_overrides(
+            ((s, s.astimezone(UTC) + length if isinstance(s, dt.datetime) else s + length)
+             for s in starts), moved.get(ev.uid.value, {}))
     return out
 
 
@@ -249,7 +297,7 @@ def with_ha_ical(text: str) -> Occurrences:
     from ical.calendar_stream import IcsCalendarStream
 
     cal = IcsCalendarStream.calendar_from_ics(text)
-    out: Occurrences = {ev.uid: [] for ev in cal.events}
+    out: Occurrences = {ev.uid: [] for ev in cal.events}  # its timeline applies overrides
     for ev in cal.timeline_tz(UTC):  # in start order
         start = ev.dtstart
         if start >= UNTIL if isinstance(start, dt.datetime) else start >= UNTIL.date():
