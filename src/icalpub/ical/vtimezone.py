@@ -293,13 +293,21 @@ def build_vtimezone(key: str, first: dt.date, last: dt.date | None) -> Timezone:
     ``first``/``last`` are the earliest/latest local event dates in that zone
     (``last=None``: open-ended, e.g. an infinite RRULE).  The definition covers
     Jan 1 of ``first.year - 1`` (so the first onset precedes every event, see
-    the module docstring for ical.js) through Dec 31 of ``last.year + 1`` (or
-    ``OPEN_END_YEAR``).  Yearly regular changes become one sub-component with
-    ``RRULE:FREQ=YEARLY;BYMONTH=..;BYDAY=..`` per run of years, ended by an
-    ``UNTIL`` at the run's last onset (see ``_until``) -- in UTC, as §3.3.10 demands
-    inside STANDARD/DAYLIGHT -- unless the run lasts to the end of the covered range.  Irregular changes
-    (fixed-date or lunar rules, one-off offset changes) each get a sub-component
-    with just DTSTART: Outlook handles that, unlike long RDATE lists.
+    the module docstring for ical.js) through Dec 31 of ``last.year + 1``.  Yearly
+    regular changes become one sub-component with ``RRULE:FREQ=YEARLY;BYMONTH=..;BYDAY=..``
+    per run of years, ended by an ``UNTIL`` at the run's last onset (see ``_until``) -- in
+    UTC, as §3.3.10 demands inside STANDARD/DAYLIGHT -- unless the run lasts to the end of
+    the covered range.  Irregular changes (fixed-date or lunar rules, one-off offset
+    changes) each get a sub-component with just DTSTART: Outlook handles that, unlike long
+    RDATE lists.
+
+    Open-ended (``last=None``): the changes are described one by one through
+    ``load.recurrence.open_end_year`` (the year after the last change the TZif file lists),
+    then the zone's final state: the footer's two yearly rules, open-ended, each from its
+    first onset that follows them (``_Yearly.rrules``), or, for a footer without DST, every
+    run closed with UNTIL so the last observance's offset holds for good. A footer this
+    module cannot read (none in today's tz database) falls back to the runs up to
+    ``OPEN_END_YEAR`` at least, the last ones left open.
 
     A fresh component is returned on every call (components are mutable); the
     zoneinfo scan itself is cached.  Raises ``ValueError`` for UTC, which needs
