@@ -114,6 +114,14 @@ FRAGMENTS: dict[str, dict[str, Any] | Callable[[Callable[..., Any]], dict[str, A
     "schema._domain": _trimmed(rf"{_LABEL}(?:\.{_LABEL})*", 253,
                                examples=["events.example.org"]),
     "schema._feeds": _feeds,
+    "schema._reminder": _trimmed(f"{_ISO_DURATION}|{_SHORT_DURATION}|P(?:T0+[HMS])|0+\\s*m",
+                                 v.MAX_DURATION_TEXT, examples=["PT15M", "P1D", "PT0M"]),
+    "schema._color": _trimmed(r"[A-Za-z]+", 40, examples=["steelblue", "darkorange"]),
+    "schema._https_url": _trimmed(rf"[Hh][Tt][Tt][Pp][Ss]://{_AUTHORITY}(?:[/?#][^\s{_CONTROL}]*)?",
+                                  v.MAX_URL, examples=["https://example.org/image.jpg"]),
+    "schema._boolean": {"type": "boolean"},
+    "schema._latitude": {"type": ["number", "string"], "examples": [50.8467]},
+    "schema._longitude": {"type": ["number", "string"], "examples": [4.3525]},
 }
 
 
