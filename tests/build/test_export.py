@@ -38,8 +38,9 @@ CALENDAR_FILES = sorted([
 
 
 def expected_files(events: Path) -> list[str]:
-    """Every resource the site has, plus the manifest."""
-    return sorted([*build_site(load_events(events)).resources, "manifest.json"])
+    """Every resource the site has on T0's day (as ``cli_build`` makes it), plus the manifest."""
+    data = load_events(events)
+    return sorted([*build_site(data, as_of=data.calendar.today(T0)).resources, "manifest.json"])
 
 
 def tree(root: Path, *, gz: bool = False) -> dict[str, bytes]:
@@ -48,12 +49,14 @@ def tree(root: Path, *, gz: bool = False) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file() and (gz or p.suffix != ".gz")}
 
 
-def render(outcome):
-    return build_site(outcome.data, outcome.tracked)
+def render(outcome, when: datetime = T0):
+    """The site for ``when``'s day, as ``icalpub build`` renders it."""
+    return build_site(outcome.data, outcome.tracked, as_of=outcome.data.calendar.today(when))
 
 
 def build(events: Path, out: Path, when: datetime = T0):
-    result = publish(load_events(events), state_path_for(events), render, now=when)
+    result = publish(load_events(events), state_path_for(events),
+                     lambda outcome: render(outcome, when), now=when)
     return result, export(result.site, result.modified, out)
 
 
@@ -105,7 +108,7 @@ def test_every_file_is_what_the_app_serves(tmp_path, source):
         assert f'"{entry["etag"]}"' == response.headers["ETag"]
         moment = datetime.fromtimestamp((out / path).stat().st_mtime, timezone.utc)
         assert format_datetime(moment, usegmt=True) == response.headers["Last-Modified"], path
-        assert manifest["cache_control"] == response.headers["Cache-Control"]
+        assert entry["cache_control"] == response.headers["Cache-Control"]
         if "download_name" in entry:
             assert response.headers["Content-Disposition"] == \
                 f'attachment; filename="{entry["download_name"]}"'
@@ -148,7 +151,9 @@ def test_rebuild_rewrites_only_changed_files(events, tmp_path):
     edit(events, "title: Summer school (all day)", "title: Summer school (all days)")
     report = build(events, out, T0.replace(hour=19))[1]
     mentions = {p for p, body in tree(out).items() if b"Summer school (all days)" in body}
-    assert {w for w in report.written if not w.endswith(".gz")} == mentions | {"manifest.json"}
+    # and feeds.json, which gives each feed's size
+    assert {w for w in report.written if not w.endswith(".gz")} == \
+        mentions | {"manifest.json", "feeds.json"}
     assert {"events/summer-school.ics", "feeds/all.ics", "feeds/organisers/nobody.ics"} <= mentions
     assert "feeds/topics/circular.ics" not in mentions
     for path, st in before.items():

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from icalpub.serve.app import create_app
-from tracking_helpers import ROOT, FakeClock, copy_fixture, url_of
+from tracking_helpers import ROOT, T0, FakeClock, copy_fixture, url_of
 
 pytestmark = pytest.mark.nginx
 
@@ -63,7 +63,9 @@ def built(tmp_path):
     shutil.copy(ROOT / "events.state.json", tmp_path / "events.state.json")
     from click.testing import CliRunner
     from icalpub.cli import main
-    result = CliRunner().invoke(main, ["build", "--events", str(events), "--out", str(tmp_path / "public")])
+    # built on the day the app's clock says (FakeClock), so pages agree
+    result = CliRunner(env={"SOURCE_DATE_EPOCH": str(int(T0.timestamp()))}).invoke(
+        main, ["build", "--events", str(events), "--out", str(tmp_path / "public")])
     assert result.exit_code == 0, result.output
     return events, tmp_path / "public"
 
@@ -127,7 +129,9 @@ def test_nginx_serves_every_built_file_like_the_app(built, nginx):
         if path.endswith(".ics"):
             assert headers["content-type"] == "text/calendar; charset=utf-8"
         assert re.fullmatch(r'"[0-9a-f]+-[0-9a-f]+"', headers["etag"]), headers["etag"]
-        assert headers["cache-control"] == flask["Cache-Control"] == "public, max-age=43200"
+        # deploy/nginx.conf: pages for minutes, calendars for calendar.refresh
+        assert headers["cache-control"] == flask["Cache-Control"] == entry["cache_control"] \
+            == ("public, max-age=300" if entry["file"].endswith(".html") else "public, max-age=43200")
         assert headers["last-modified"] == flask["Last-Modified"], path
         assert headers["x-content-type-options"] == "nosniff"
         for name in ("Content-Disposition", "Content-Security-Policy", "Referrer-Policy"):

@@ -42,7 +42,7 @@ from typing import Self
 from ..changes.state import format_instant
 from ..core.errors import ExportError
 from ..core.urls import MANIFEST
-from ..site import GZIP_HEADER, Resource, Site, gzip_body
+from ..site import GZIP_HEADER, Resource, Site, gzip_body, max_age
 
 #: Threads that write the tree. Creating a file is mostly kernel time with the GIL released,
 #: so threads overlap it with the Python work of the next file; measured on 2 cores (see
@@ -110,7 +110,7 @@ def manifest(site: Site, modified: Mapping[str, datetime],
              names: Mapping[str, str] | None = None) -> bytes:
     """``manifest.json``: what a server needs to answer for each file exactly as the app does."""
     names = names if names is not None else file_names(site)
-    max_age = int(site.data.calendar.refresh.total_seconds())
+    refresh = int(site.data.calendar.refresh.total_seconds())
     encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
     lines = []
     for path, res in sorted(site.resources.items()):
@@ -119,6 +119,7 @@ def manifest(site: Site, modified: Mapping[str, datetime],
             "sha256": hashlib.sha256(res.body).hexdigest(), "size": len(res.body),
             "etag": res.etag, "content_type": res.content_type,
             "last_modified": format_instant(modified[path]),
+            "cache_control": f"public, max-age={max_age(res, refresh)}",
         }
         if res.download_name:
             entry["download_name"] = res.download_name
@@ -126,7 +127,7 @@ def manifest(site: Site, modified: Mapping[str, datetime],
     # Sorted keys (cache_control, files, format) and one file per line. Not json.dumps(indent=):
     # indenting runs the pure-Python encoder, about ten times slower than the C one used here
     # per entry; any JSON reader sees the same document.
-    return (f'{{"cache_control": {encode(f"public, max-age={max_age}")},\n"files": {{\n'
+    return (f'{{"cache_control": {encode(f"public, max-age={refresh}")},\n"files": {{\n'
             + ",\n".join(lines) + '\n},\n"format": 1}\n').encode()
 
 
