@@ -209,11 +209,6 @@ class Event:
     def __hash__(self) -> int:
         return self._hash
 
-    def ended_before(self, day: date) -> bool:
-        """Whether every occurrence is over before ``day`` begins (a series without an end
-        never is)."""
-        return self.span_end is not None and self.span_end < day
-
     @functools.cached_property
     def _hash(self) -> int:
         """Computed once: every reload hashes every event's inputs (see :class:`EventInputs`)."""
@@ -252,11 +247,6 @@ class EventInputs:
 
     def __hash__(self) -> int:
         return self._hash
-
-    def ended_before(self, day: date) -> bool:
-        """Whether every occurrence is over before ``day`` begins (a series without an end
-        never is)."""
-        return self.span_end is not None and self.span_end < day
 
 
 @dataclass(frozen=True)

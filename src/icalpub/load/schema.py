@@ -305,7 +305,7 @@ def _domain(node: yaml.Node) -> str:
 def _feeds(node: yaml.Node) -> dict[str, timedelta]:
     """``feeds:`` in the calendar section: ``past: P3M``."""
     if not isinstance(node, yaml.MappingNode):
-        raise Invalid("must be a mapping such as `past: P6M`")
+        raise Invalid("must be a mapping such as `past: P90D`")
     found: dict[str, timedelta] = {}
     for key_node, value_node in node.value:
         key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
