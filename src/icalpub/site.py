@@ -18,7 +18,7 @@ import dataclasses
 import gzip
 import hashlib
 import json
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -252,7 +252,9 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
                                  for f in feeds]),
         feeds_index, feeds, data, sizes, content_type=JSON_TYPE))
     listings = ListingShell(data, feeds)
-    resources += _listings(data, listings, outputs, ended, cache)
+    # listings show every event; the feeds may leave old ones out (calendar.feeds.past)
+    listed = feeds if cal.feeds_past is None else tuple(all_feeds(data))
+    resources += _listings(listed, listings, outputs, ended, cache)
     resources += _archive(data, shell, outputs, ended, cache)
     resources.append(cache.resource(urls.page_resource(urls.CALENDARS_PAGE),
                                     listings.calendars_inputs(), calendars_page, listings,
@@ -265,13 +267,13 @@ def build_site(data: EventsData, tracked: Mapping[str, Tracked] | None = None,
     return Site(data, feeds, {r.path: r for r in resources}, tracked, as_of, cache)
 
 
-def _listings(data: EventsData, shell: ListingShell, outputs: Mapping[str, EventOutputs],
+def _listings(feeds: Sequence[Feed], shell: ListingShell, outputs: Mapping[str, EventOutputs],
               ended: Callable[[Event], bool], cache: Cache) -> list[Resource]:
     """Every feed's listing (all its events, whatever the feeds' window): upcoming events
     by pages, and on the first page its latest past events."""
     shared = shell.inputs()
     found = []
-    for feed in all_feeds(data):
+    for feed in feeds:
         listing = feed_listing(feed)
         upcoming = [e for e in feed.events if not ended(e)]
         over = [e for e in reversed(feed.events) if ended(e)]

@@ -317,7 +317,9 @@ def reconcile(previous: State, data: EventsData, now: datetime,
     tracked = {event.id: _tracked(events[event.id]) for event in published}
     return Outcome(
         state=State(events=events, resources=dict(previous.resources)),
-        data=dataclasses.replace(data, events=tuple(published)),
+        # the very data when it publishes exactly the file's events (what it made is reused)
+        data=data if tuple(published) == data.events else
+        dataclasses.replace(data, events=tuple(published)),
         tracked=tracked,
         changes=tuple(sorted(changes, key=lambda c: (c.kind, c.event_id))),
         valid_until=min(expiries, default=None),

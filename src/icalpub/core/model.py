@@ -260,11 +260,20 @@ class EventsData:
     events: tuple[Event, ...] = ()
 
     def inputs(self, event: Event) -> EventInputs:
-        """``event`` with what it shows of this file (see :class:`EventInputs`)."""
-        calendar, organisers, topics = self._shown
-        return EventInputs(event, calendar,
-                           tuple(organisers[slug] for slug in dict.fromkeys(event.organisers)),
-                           tuple(topics[slug] for slug in dict.fromkeys(event.topics)))
+        """``event`` with what it shows of this file (see :class:`EventInputs`); made once
+        per event (changes and site both ask)."""
+        made = self._inputs.get(event.id)
+        if made is None or made.event is not event:
+            calendar, organisers, topics = self._shown
+            made = self._inputs[event.id] = EventInputs(
+                event, calendar,
+                tuple(organisers[slug] for slug in dict.fromkeys(event.organisers)),
+                tuple(topics[slug] for slug in dict.fromkeys(event.topics)))
+        return made
+
+    @functools.cached_property
+    def _inputs(self) -> dict[str, EventInputs]:
+        return {}
 
     @functools.cached_property
     def _shown(self) -> tuple[CalendarInfo, dict[str, Organiser], dict[str, Topic]]:

@@ -150,7 +150,8 @@ def past(data: EventsData, as_of: date | None) -> Callable[[Event], bool]:
     if as_of is None:
         return lambda event: False
     moment = day_start(as_of, data.calendar)
-    return lambda event: ended_by(event, moment)
+    over = {event.id for event in data.events if ended_by(event, moment)}
+    return lambda event: event.id in over
 
 
 def in_feeds(data: EventsData, as_of: date | None) -> tuple[Event, ...]:
