@@ -85,16 +85,25 @@ def _format_offset(offset: dt.timedelta) -> str:
     return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
 
 
-@functools.lru_cache(maxsize=256)
 def _scan(key: str, start_year: int, end_year: int) -> tuple[_State, tuple[_Transition, ...]]:
-    """Return the state at the scan start and every transition up to the end.
+    """Return the state at the scan start and every transition up to the end, joined from
+    the zone's years (each scanned once per process: feeds and invites ask for many
+    overlapping spans of the same zones)."""
+    years = [_scan_year(key, year) for year in range(start_year, end_year + 1)]
+    return years[0][0], tuple(t for _initial, found in years for t in found)
+
+
+@functools.lru_cache(maxsize=8192)
+def _scan_year(key: str, year: int) -> tuple[_State, tuple[_Transition, ...]]:
+    """The state when ``year`` begins and the transitions within it.
 
     Steps through UTC in ``_SCAN_STEP`` increments and bisects each change of
-    (utcoffset, dst, tzname) down to the exact second.
+    (utcoffset, dst, tzname) down to the exact second (a year is a whole number of steps, so
+    the steps are those of one scan over many years).
     """
     zone = ZoneInfo(key)
-    t = int(dt.datetime(start_year, 1, 1, tzinfo=dt.UTC).timestamp())
-    end = int(dt.datetime(end_year + 1, 1, 1, tzinfo=dt.UTC).timestamp())
+    t = int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp())
+    end = int(dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC).timestamp())
     initial = current = _state(zone, t)
     found: list[_Transition] = []
     while t < end:
