@@ -270,7 +270,7 @@ def test_calendars_page(context, live_server):
     assert set(page.eval_on_selector_all("[data-button=webcal]", "els => els.map(e => e.href)")) \
         == expected
     assert page.locator(".calendar-list > li").first.locator("h3").inner_text() == \
-        f"Rich events {len(data.events)} events"
+        f"Rich events {len(data.events)} events in the feed"
     assert "only fetches https feeds" in page.locator("main").inner_text()
     page.click("text=Public procurement")
     page.wait_for_url(f"{base_url}/topics/procurement")
