@@ -169,7 +169,15 @@ def test_nginx_answers_malformed_requests_with_nosniff(gunicorn_app, tmp_path):
 
 def test_without_the_proxy_a_few_slow_clients_hold_every_thread(gunicorn_app):
     """The control: straight at gunicorn, half-sent requests (enough that each worker gets
-    more than its threads whichever accepts them) leave a normal client without an answer."""
-    with slow_clients(gunicorn_app, count=8 * THREADS, mixed=False):
-        with pytest.raises((TimeoutError, socket.timeout, ConnectionError)):
-            fetch_times(gunicorn_app, count=1, timeout=2)
+    more than its threads whichever accepts them) leave a normal client without an answer.
+    Which worker accepts which connection is a race, so up to three rounds are tried: one
+    starved client is the point, and a server that never starves fails all three."""
+    starved = 0
+    for _round in range(3):
+        with slow_clients(gunicorn_app, count=8 * THREADS, mixed=False):
+            try:
+                fetch_times(gunicorn_app, count=1, timeout=2)
+            except (TimeoutError, socket.timeout, ConnectionError):
+                starved += 1
+                break
+    assert starved == 1
