@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from ..core import urls
 from ..core.model import Event, EventInputs, Venue
@@ -43,7 +43,6 @@ class EventView:
     zone: str  # IANA key
     start_iso: str  # instants with offsets (all-day: dates), for JavaScript and JSON-LD
     end_iso: str
-    end_utc: str  # when the event is over, as an instant (for "Past events" in the browser)
     month: str  # "January 2021", the listing's group
     description_html: str
     description_text: str
@@ -109,18 +108,6 @@ def iso(value: date | datetime) -> str:
     return value.isoformat()
 
 
-def end_instant(event: Event) -> datetime:
-    """When the event (its last occurrence, if it has an end) is over."""
-    if event.recurrence:
-        if event.span_end is None:
-            return datetime.max.replace(tzinfo=timezone.utc)
-        return datetime.combine(event.span_end + timedelta(days=1), datetime.min.time(),
-                                timezone.utc)
-    if isinstance(event.end, datetime):
-        return event.end.astimezone(timezone.utc)
-    return datetime.combine(event.end, datetime.min.time(), timezone.utc)
-
-
 def event_view(inputs: EventInputs) -> EventView:
     event, base = inputs.event, inputs.calendar.base_url
     rich = render_markdown(event.description)
@@ -133,7 +120,6 @@ def event_view(inputs: EventInputs) -> EventView:
         zone=event.timezone,
         start_iso=iso(event.start),
         end_iso=iso(event.end),
-        end_utc=end_instant(event).strftime("%Y-%m-%dT%H:%M:%SZ"),
         month=f"{MONTHS[month_day.month - 1]} {month_day.year}",
         description_html=rich.html,
         description_text=rich.text,
