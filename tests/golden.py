@@ -140,9 +140,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"icalpub from {which}")
     if args.state:
         print(f"wrote {write_state(src=args.src).relative_to(TESTS.parent)}")
+    # built beside it and swapped in only once the build succeeded: a failed build leaves
+    # the expected tree as it was
+    fresh = EXPECTED.with_name(f".{EXPECTED.name}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    build_golden(fresh, src=args.src)
+    fresh.with_name(f".{fresh.name}.lock").unlink(missing_ok=True)  # the build's lock
     shutil.rmtree(EXPECTED, ignore_errors=True)
-    build_golden(EXPECTED, src=args.src)
-    EXPECTED.with_name(f".{EXPECTED.name}.lock").unlink(missing_ok=True)  # the build's lock
+    fresh.rename(EXPECTED)
     files = [p for p in EXPECTED.rglob("*") if p.is_file()]
     size = sum(p.stat().st_size for p in files)
     print(f"wrote {EXPECTED.relative_to(TESTS.parent)}/: {len(files)} files, {size:,} bytes")
