@@ -154,6 +154,17 @@ class Occurrence:
     def cancelled(self) -> bool:
         return self.status == "cancelled"
 
+    def retold(self) -> list[str]:
+        """What it says instead of the series besides its times and description, in words:
+        its title in quotes, "at" its place, its status (the page and DESCRIPTION both list
+        these)."""
+        said = [f"“{self.title}”"] if self.title else []
+        if self.location is not None:
+            said.append(f"at {self.location}")
+        if self.status:
+            said.append(self.status)
+        return said
+
 
 @dataclass(frozen=True)
 class Event:
@@ -208,6 +219,17 @@ class Event:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def moved(self, occurrence: Occurrence) -> bool:
+        """Whether a changed occurrence no longer starts, or lasts, as the rule has it (a
+        length is elapsed time, so a night across a clock change is not "moved")."""
+        if self.all_day:
+            return (occurrence.start, occurrence.end) != (
+                occurrence.recurrence_id, occurrence.recurrence_id + (self.end - self.start))
+        elapsed = self.end.astimezone(timezone.utc) - self.start.astimezone(timezone.utc)  # type: ignore[union-attr]
+        start = occurrence.recurrence_id
+        end = (start.astimezone(timezone.utc) + elapsed).astimezone(start.tzinfo)  # type: ignore[union-attr]
+        return (occurrence.start, occurrence.end) != (start, end)
 
     @functools.cached_property
     def _hash(self) -> int:

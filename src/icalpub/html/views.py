@@ -147,16 +147,8 @@ def changes_lines(event: Event) -> tuple[str, ...]:
             lines.append(f"{said}: cancelled")
             continue
         moved = replace(event, start=occurrence.start, end=occurrence.end, recurrence=None)
-        what = []
-        if occurrence.start != original or occurrence.end - occurrence.start != \
-                event.end - event.start:
-            what.append(f"moved to {when_text(moved)}")
-        if occurrence.title:
-            what.append(f"“{occurrence.title}”")
-        if occurrence.location is not None:
-            what.append(f"at {occurrence.location}")
-        if occurrence.status:
-            what.append(occurrence.status)
+        what = [f"moved to {when_text(moved)}"] if event.moved(occurrence) else []
+        what += occurrence.retold()
         if occurrence.description is not None:
             what.append(cut(" ".join(render_markdown(occurrence.description).text.split()),
                             EXCERPT))

@@ -284,27 +284,13 @@ def changes_text(event: Event) -> str:
         if occurrence.cancelled:
             said.append("cancelled")
         else:
-            if (occurrence.start, occurrence.end) != _unmoved(event, occurrence):
+            if event.moved(occurrence):
                 said.append(f"moved to {_span(occurrence.start, occurrence.end)}")
-            if occurrence.title:
-                said.append(f"“{occurrence.title}”")
-            if occurrence.location is not None:
-                said.append(f"at {occurrence.location}")
-            if occurrence.status:
-                said.append(occurrence.status)
+            said += occurrence.retold()
             if occurrence.description is not None:
                 said.append("see its description")
         lines.append(f"• {_moment(occurrence.recurrence_id)}: {'; '.join(said)}")
     return "Changed occurrences:\n" + "\n".join(lines)
-
-
-def _unmoved(event: Event, occurrence: Occurrence) -> tuple:
-    length = event.end - event.start if event.all_day else \
-        event.end.astimezone(UTC) - event.start.astimezone(UTC)  # type: ignore[union-attr]
-    start = occurrence.recurrence_id
-    end = start + length if event.all_day else \
-        (start.astimezone(UTC) + length).astimezone(start.tzinfo)  # type: ignore[union-attr]
-    return start, end
 
 
 def _moment(value: date | datetime) -> str:
